@@ -1,0 +1,110 @@
+# chatd -- plain make; see README.md.
+#
+#   make                 build every program
+#   make test            build, then run the unit tests and the bats suite
+#   make sanitize        the same under AddressSanitizer + UBSan (build/asan)
+#   make install         PREFIX=/usr/local DESTDIR= (programs and man pages)
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+
+CC	?= cc
+CSTD	 = -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN	 = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wcast-qual -Wwrite-strings -Wformat=2
+CFLAGS	?= -O2 -g
+CPPFLAGS ?=
+LDFLAGS	?=
+LDLIBS	?=
+LIBS	 = -pthread
+
+# SANITIZE=address,undefined builds into its own object directory so that
+# sanitized and plain objects are never mixed.
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+O	 = build
+SANFLAGS =
+else
+O	 = build/san
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all
+endif
+
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
+	   common/proto.c common/sanitize.c common/util.c
+CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
+	   server/udp.c server/scoreboard.c
+CHATC	 = client/chatc.c client/tty.c client/udpc.c
+UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
+	   tests/unit/test_hub tests/unit/test_util
+
+COMMON_O = $(COMMON:%.c=$(O)/%.o)
+PROGS	 = $(O)/chatd $(O)/chatc
+UNIT_BINS = $(UNITS:%=$(O)/%)
+
+all: $(PROGS) links
+
+# The programs are always reachable as ./chatd etc., whatever the build dir.
+links: $(PROGS)
+	@for p in $(PROGS); do ln -sf $$p .; done
+
+$(O)/chatd: $(CHATD:%.c=$(O)/%.o) $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
+
+$(O)/chatc: $(CHATC:%.c=$(O)/%.o) $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
+
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t || exit 1; done
+
+# The bats suite ends with its own "N passed, N failed" line (tests/run).
+test: all $(UNIT_BINS)
+	@sh tests/run $(UNIT_BINS)
+
+sanitize:
+	$(MAKE) SANITIZE=address,undefined test
+
+valgrind: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do \
+	    valgrind -q --error-exitcode=1 --leak-check=full \
+	    --trace-children=yes $$t >/dev/null || exit 1; done; \
+	echo "valgrind: unit tests clean"
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[18]
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(O)/chatd $(DESTDIR)$(SBINDIR)/chatd
+	install -m 755 $(O)/chatc $(DESTDIR)$(BINDIR)/chatc
+	install -m 644 man/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
+	install -m 644 man/chatc.1 $(DESTDIR)$(MANDIR)/man1/chatc.1
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(BINDIR)/chatc
+	rm -f $(DESTDIR)$(MANDIR)/man8/chatd.8 $(DESTDIR)$(MANDIR)/man1/chatc.1
+
+# Builds chatd and starts it on its defaults with four workers.
+run: all
+	./chatd -w 4 -b 127.0.0.1 -p 8080
+
+clean:
+	rm -rf build chatd chatc chatd-select chatbench
+
+.PHONY: all links unit test sanitize valgrind lint-man install uninstall \
+	run clean
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,758 @@
+/*
+ * hub.c -- the shared-memory hub.
+ *
+ * Layout of the object (all offsets fixed at creation):
+ *
+ *	struct hub_shared	header: sizes, locks, ring state, scoreboard
+ *	struct hub_reg[max]	the registry, one slot per possible client
+ *	ring[ring_size]		the message ring
+ *
+ * The ring.  Records are appended at "head", a byte offset that only
+ * grows; byte o lives at ring[o % ring_size].  A record is a struct
+ * hub_rec followed by its text, padded to 8 bytes, and never straddles
+ * the end of the ring: a writer that does not fit pads to the end (a
+ * record with seq 0, or nothing at all if not even a header fits).
+ *
+ * Writers serialise on ring_lock, a process-shared POSIX semaphore; they
+ * never wait for readers.  Before writing a byte a writer announces in
+ * "reserve" how far it will write, then it copies the record, then it
+ * moves head and head_seq with a release store.  Readers take no lock:
+ * a reader copies the record at its cursor and then re-reads reserve;
+ * if the writers have reserved past cursor + ring_size, the copy may be
+ * torn, the reader has fallen a full ring behind, and it resynchronises
+ * to the head, counting what it skipped.  (head, head_seq) is read as a
+ * pair under a sequence counter, "gen", odd while a writer updates it.
+ *
+ * Wake-ups.  A worker sleeps in its event loop, so it is woken through a
+ * descriptor (an eventfd on Linux) that hub_publish pokes.  A per-worker
+ * flag, wake_pending, makes that one write per sleeping worker however
+ * many records are published before it runs: the publisher pokes only
+ * when it turns the flag on, the worker turns it off before it reads.
+ *
+ * The registry has its own semaphore, reg_lock.  Each lock records its
+ * holder's pid so the master can release a lock whose holder died.
+ */
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "hub.h"
+
+#define HUB_MAGIC	0x63686174647562ULL	/* "chatdub" */
+#define HUB_VERSION	1
+#define HUB_ALIGN	8
+
+struct hub_lock {
+	sem_t			l_sem;
+	_Atomic pid_t		l_owner;	/* 0 when free */
+};
+
+struct hub_rec {
+	uint32_t		r_len;		/* whole record, padded */
+	uint32_t		r_textlen;
+	uint64_t		r_seq;		/* 0: padding to the end */
+	uint64_t		r_origin;
+	uint64_t		r_target;
+};
+
+struct hub_slot {
+	_Atomic pid_t		w_pid;
+	atomic_int		w_wake_pending;
+	atomic_uint		w_clients;
+	_Atomic uint64_t	w_msgs_in;
+	_Atomic uint64_t	w_msgs_out;
+	_Atomic uint64_t	w_bytes_out;
+};
+
+struct hub_reg {
+	uint64_t		g_id;		/* 0: free */
+	int			g_worker;
+	char			g_nick[PROTO_NICK_MAX + 1];
+	char			g_addr[PROTO_ADDR_MAX];
+};
+
+struct hub_shared {
+	uint64_t		s_magic;
+	uint32_t		s_version;
+	_Atomic pid_t		s_master;
+	int			s_nworkers;
+	unsigned		s_max_clients;
+	size_t			s_ring_size;
+	size_t			s_reg_off;
+	size_t			s_ring_off;
+	size_t			s_total;
+
+	struct hub_lock		s_ring_lock;
+	_Atomic uint64_t	s_reserve;	/* writers write below this */
+	_Atomic uint64_t	s_head;		/* end of the last record */
+	_Atomic uint64_t	s_head_seq;	/* seq of the last record */
+	_Atomic uint64_t	s_gen;		/* odd: head pair changing */
+
+	struct hub_lock		s_reg_lock;
+	atomic_uint		s_clients;	/* registered clients */
+	unsigned		s_reg_hint;	/* where to look for a slot */
+	_Atomic uint64_t	s_next_id;
+
+	struct hub_slot		s_workers[HUB_WORKERS_MAX];
+};
+
+struct hub {
+	struct hub_shared	*h_sh;
+	struct hub_reg		*h_reg;
+	unsigned char		*h_ring;
+	size_t			 h_size;
+	char			 h_name[HUB_NAME_MAX];
+	int			 h_self;	/* worker slot, -1 in master */
+	pid_t			 h_pid;
+	int			 h_wake[HUB_WORKERS_MAX];
+};
+
+static size_t
+align_up(size_t n, size_t a)
+{
+	return (n + a - 1) / a * a;
+}
+
+static void
+lock_init(struct hub_lock *l)
+{
+	sem_init(&l->l_sem, 1, 1);
+	atomic_store(&l->l_owner, 0);
+}
+
+/*
+ * XXX a process killed between sem_wait returning and the owner store
+ * (or between the owner clear and sem_post) leaves the lock taken with
+ * no owner recorded; the window is two instructions wide.
+ */
+static void
+lock_take(struct hub *h, struct hub_lock *l)
+{
+	while (sem_wait(&l->l_sem) == -1)
+		;	/* only EINTR is possible on a valid semaphore */
+	atomic_store(&l->l_owner, h->h_pid);
+}
+
+static void
+lock_give(struct hub_lock *l)
+{
+	atomic_store(&l->l_owner, 0);
+	sem_post(&l->l_sem);
+}
+
+void
+hub_name(char *buf, size_t len, int port)
+{
+	snprintf(buf, len, "/chatd-%d", port);
+}
+
+/* Map an open object of the given size; NULL with errno. */
+static struct hub *
+hub_map(int fd, size_t size, int prot, const char *name)
+{
+	struct hub	*h;
+	void		*p;
+	int		 i;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	if ((p = mmap(NULL, size, prot, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		free(h);
+		return NULL;
+	}
+	h->h_sh = p;
+	h->h_size = size;
+	h->h_self = -1;
+	h->h_pid = getpid();
+	snprintf(h->h_name, sizeof(h->h_name), "%s", name);
+	for (i = 0; i < HUB_WORKERS_MAX; i++)
+		h->h_wake[i] = -1;
+	return h;
+}
+
+static void
+hub_locate(struct hub *h)
+{
+	h->h_reg = (struct hub_reg *)((char *)h->h_sh + h->h_sh->s_reg_off);
+	h->h_ring = (unsigned char *)h->h_sh + h->h_sh->s_ring_off;
+}
+
+/* Remove an object left by a chatd that is gone; EADDRINUSE if alive. */
+static int
+hub_remove_stale(const char *name)
+{
+	struct hub_shared	sh;
+	int			fd;
+	ssize_t			n;
+	pid_t			pid;
+
+	if ((fd = shm_open(name, O_RDONLY, 0)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	n = pread(fd, &sh, sizeof(sh), 0);
+	close(fd);
+	if (n == (ssize_t)sizeof(sh) && sh.s_magic == HUB_MAGIC) {
+		pid = atomic_load(&sh.s_master);
+		if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 ||
+		    errno == EPERM)) {
+			errno = EADDRINUSE;
+			return -1;
+		}
+	}
+	if (shm_unlink(name) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+struct hub *
+hub_create(const char *name, size_t ring_size, int nworkers,
+    unsigned max_clients)
+{
+	struct hub		*h;
+	struct hub_shared	*sh;
+	size_t			 reg_off, ring_off, total;
+	int			 fd, saved;
+
+	if (nworkers < 1 || nworkers > HUB_WORKERS_MAX ||
+	    ring_size < HUB_RING_MIN || ring_size > HUB_RING_MAX ||
+	    ring_size % HUB_ALIGN != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	reg_off = align_up(sizeof(struct hub_shared), 64);
+	ring_off = align_up(reg_off + (size_t)max_clients *
+	    sizeof(struct hub_reg), 64);
+	total = ring_off + ring_size;
+
+	if (hub_remove_stale(name) == -1)
+		return NULL;
+	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1)
+		return NULL;
+	if (ftruncate(fd, (off_t)total) == -1 ||
+	    (h = hub_map(fd, total, PROT_READ | PROT_WRITE, name)) == NULL) {
+		saved = errno;
+		close(fd);
+		shm_unlink(name);
+		errno = saved;
+		return NULL;
+	}
+	close(fd);
+
+	/* ftruncate gave zeroed memory: only non-zero fields are set. */
+	sh = h->h_sh;
+	sh->s_version = HUB_VERSION;
+	sh->s_nworkers = nworkers;
+	sh->s_max_clients = max_clients;
+	sh->s_ring_size = ring_size;
+	sh->s_reg_off = reg_off;
+	sh->s_ring_off = ring_off;
+	sh->s_total = total;
+	atomic_store(&sh->s_next_id, 1);
+	lock_init(&sh->s_ring_lock);
+	lock_init(&sh->s_reg_lock);
+	atomic_store(&sh->s_master, getpid());
+	/* Last, so a reader of the header never sees a half-made hub. */
+	sh->s_magic = HUB_MAGIC;
+	hub_locate(h);
+	return h;
+}
+
+struct hub *
+hub_attach(const char *name)
+{
+	struct hub_shared	 sh;
+	struct hub		*h;
+	int			 fd;
+	ssize_t			 n;
+
+	if ((fd = shm_open(name, O_RDONLY, 0)) == -1)
+		return NULL;
+	n = pread(fd, &sh, sizeof(sh), 0);
+	if (n != (ssize_t)sizeof(sh) || sh.s_magic != HUB_MAGIC ||
+	    sh.s_version != HUB_VERSION) {
+		close(fd);
+		errno = EPROTO;
+		return NULL;
+	}
+	h = hub_map(fd, sh.s_total, PROT_READ, name);
+	close(fd);
+	if (h != NULL)
+		hub_locate(h);
+	return h;
+}
+
+void
+hub_detach(struct hub *h)
+{
+	if (h == NULL)
+		return;
+	munmap(h->h_sh, h->h_size);
+	free(h);
+}
+
+int
+hub_unlink(struct hub *h)
+{
+	return shm_unlink(h->h_name);
+}
+
+int
+hub_chown(struct hub *h, uid_t uid, gid_t gid)
+{
+	int	fd, rv;
+
+	if ((fd = shm_open(h->h_name, O_RDWR, 0)) == -1)
+		return -1;
+	rv = fchown(fd, uid, gid);
+	close(fd);
+	return rv;
+}
+
+void
+hub_set_master(struct hub *h, pid_t pid)
+{
+	atomic_store(&h->h_sh->s_master, pid);
+	h->h_pid = pid;
+}
+
+void
+hub_set_wake(struct hub *h, int w, int wake_wfd)
+{
+	h->h_wake[w] = wake_wfd;
+}
+
+void
+hub_worker_start(struct hub *h, int w, pid_t pid)
+{
+	struct hub_slot	*s = &h->h_sh->s_workers[w];
+
+	h->h_self = w;
+	h->h_pid = pid;
+	atomic_store(&s->w_clients, 0);
+	atomic_store(&s->w_msgs_in, 0);
+	atomic_store(&s->w_msgs_out, 0);
+	atomic_store(&s->w_bytes_out, 0);
+	atomic_store(&s->w_wake_pending, 0);
+	atomic_store(&s->w_pid, pid);
+}
+
+/* Release l if the dead process pid held it. */
+static int
+lock_recover(struct hub_lock *l, pid_t pid)
+{
+	pid_t	expect = pid;
+
+	if (!atomic_compare_exchange_strong(&l->l_owner, &expect, 0))
+		return 0;
+	sem_post(&l->l_sem);
+	return 1;
+}
+
+void
+hub_recover(struct hub *h, int w, pid_t pid)
+{
+	struct hub_shared	*sh = h->h_sh;
+	uint64_t		 gen;
+
+	/*
+	 * A writer that died inside the ring lock may have left the head
+	 * pair half-updated (gen odd) and reserve beyond head.  Readers
+	 * only read below head, and the next writer sets reserve afresh,
+	 * so only gen needs mending: make it even again.
+	 */
+	if (atomic_load(&sh->s_ring_lock.l_owner) == pid) {
+		gen = atomic_load(&sh->s_gen);
+		if (gen & 1)
+			atomic_store(&sh->s_gen, gen + 1);
+		lock_recover(&sh->s_ring_lock, pid);
+	}
+	lock_recover(&sh->s_reg_lock, pid);
+	atomic_store(&sh->s_workers[w].w_pid, 0);
+}
+
+uint64_t
+hub_publish(struct hub *h, uint64_t origin, uint64_t target,
+    const char *text, size_t len)
+{
+	struct hub_shared	*sh = h->h_sh;
+	struct hub_slot		*s;
+	struct hub_rec		 rec;
+	size_t			 ring = sh->s_ring_size, off, space, need;
+	uint64_t		 pos, seq, gen;
+	int			 w;
+
+	if (len > HUB_TEXT_MAX)
+		len = HUB_TEXT_MAX;
+	need = align_up(sizeof(rec) + len, HUB_ALIGN);
+
+	lock_take(h, &sh->s_ring_lock);
+	pos = atomic_load_explicit(&sh->s_head, memory_order_relaxed);
+	seq = atomic_load_explicit(&sh->s_head_seq, memory_order_relaxed) + 1;
+	off = pos % ring;
+	space = ring - off;
+	if (space < need) {
+		/* Pad to the end; the record goes at the start. */
+		atomic_store_explicit(&sh->s_reserve, pos + space + need,
+		    memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+		if (space >= sizeof(rec)) {
+			memset(&rec, 0, sizeof(rec));
+			rec.r_len = (uint32_t)space;
+			memcpy(h->h_ring + off, &rec, sizeof(rec));
+		}
+		pos += space;
+		off = 0;
+	} else {
+		atomic_store_explicit(&sh->s_reserve, pos + need,
+		    memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+	}
+	rec.r_len = (uint32_t)need;
+	rec.r_textlen = (uint32_t)len;
+	rec.r_seq = seq;
+	rec.r_origin = origin;
+	rec.r_target = target;
+	memcpy(h->h_ring + off, &rec, sizeof(rec));
+	memcpy(h->h_ring + off + sizeof(rec), text, len);
+
+	gen = atomic_load_explicit(&sh->s_gen, memory_order_relaxed);
+	atomic_store_explicit(&sh->s_gen, gen + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&sh->s_head, pos + need, memory_order_release);
+	atomic_store_explicit(&sh->s_head_seq, seq, memory_order_relaxed);
+	atomic_store_explicit(&sh->s_gen, gen + 2, memory_order_release);
+	lock_give(&sh->s_ring_lock);
+
+	/* Pairs with the fence in hub_wake_ack: see the comment there. */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (w = 0; w < sh->s_nworkers; w++) {
+		s = &sh->s_workers[w];
+		if (w == h->h_self || h->h_wake[w] == -1 ||
+		    atomic_load(&s->w_pid) == 0)
+			continue;
+		if (atomic_exchange(&s->w_wake_pending, 1) == 0)
+			wake_post(h->h_wake[w]);
+	}
+	return seq;
+}
+
+void
+hub_wake_ack(struct hub *h)
+{
+	struct hub_slot	*s = &h->h_sh->s_workers[h->h_self];
+
+	/*
+	 * Store-then-load on both sides (publisher: head, then the flag;
+	 * reader: the flag, then head) with a full fence between: at least
+	 * one of them sees the other's store, so no record is left unseen
+	 * by a sleeping worker.
+	 */
+	atomic_store(&s->w_wake_pending, 0);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* Read (head, head_seq) as a consistent pair. */
+static void
+hub_head_pair(struct hub_shared *sh, uint64_t *head, uint64_t *seq)
+{
+	uint64_t	g1, g2;
+
+	for (;;) {
+		g1 = atomic_load_explicit(&sh->s_gen, memory_order_acquire);
+		if (g1 & 1)
+			continue;
+		*head = atomic_load_explicit(&sh->s_head,
+		    memory_order_relaxed);
+		*seq = atomic_load_explicit(&sh->s_head_seq,
+		    memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		g2 = atomic_load_explicit(&sh->s_gen, memory_order_relaxed);
+		if (g1 == g2)
+			return;
+	}
+}
+
+void
+hub_cursor_init(struct hub *h, struct hub_cursor *cur)
+{
+	hub_head_pair(h->h_sh, &cur->hc_pos, &cur->hc_seq);
+}
+
+enum hub_read_result
+hub_read(struct hub *h, struct hub_cursor *cur, struct hub_msg *msg,
+    uint64_t *lost)
+{
+	struct hub_shared	*sh = h->h_sh;
+	struct hub_rec		 rec;
+	size_t			 ring = sh->s_ring_size, off, space;
+	uint64_t		 head, seq, reserve;
+
+	for (;;) {
+		head = atomic_load_explicit(&sh->s_head, memory_order_acquire);
+		if (cur->hc_pos == head)
+			return HUB_EMPTY;
+		if (head - cur->hc_pos > ring)
+			break;
+		off = cur->hc_pos % ring;
+		space = ring - off;
+		if (space < sizeof(rec)) {
+			cur->hc_pos += space;
+			continue;
+		}
+		memcpy(&rec, h->h_ring + off, sizeof(rec));
+		/* Sizes are checked before use: the copy may be torn. */
+		if (rec.r_len < sizeof(rec) || rec.r_len > space ||
+		    rec.r_textlen > rec.r_len - sizeof(rec) ||
+		    rec.r_textlen > HUB_TEXT_MAX)
+			break;
+		if (rec.r_seq != 0)
+			memcpy(msg->m_text, h->h_ring + off + sizeof(rec),
+			    rec.r_textlen);
+		atomic_thread_fence(memory_order_acquire);
+		reserve = atomic_load_explicit(&sh->s_reserve,
+		    memory_order_relaxed);
+		if (reserve - cur->hc_pos > ring)
+			break;		/* overwritten while we copied */
+		cur->hc_pos += rec.r_len;
+		if (rec.r_seq == 0)
+			continue;	/* padding */
+		if (rec.r_seq != cur->hc_seq + 1)
+			break;
+		cur->hc_seq = rec.r_seq;
+		msg->m_seq = rec.r_seq;
+		msg->m_origin = rec.r_origin;
+		msg->m_target = rec.r_target;
+		msg->m_len = rec.r_textlen;
+		return HUB_MSG;
+	}
+	/* A full ring behind: skip to the head, count what was skipped. */
+	hub_head_pair(sh, &head, &seq);
+	*lost = seq - cur->hc_seq;
+	cur->hc_pos = head;
+	cur->hc_seq = seq;
+	return HUB_LOST;
+}
+
+uint64_t
+hub_client_add(struct hub *h, const char *addr, unsigned *slot)
+{
+	struct hub_shared	*sh = h->h_sh;
+	struct hub_reg		*g;
+	unsigned		 i, n = sh->s_max_clients;
+	uint64_t		 id = 0;
+
+	lock_take(h, &sh->s_reg_lock);
+	for (i = 0; i < n && atomic_load(&sh->s_clients) < n; i++) {
+		g = &h->h_reg[(sh->s_reg_hint + i) % n];
+		if (g->g_id != 0)
+			continue;
+		id = atomic_fetch_add(&sh->s_next_id, 1);
+		g->g_id = id;
+		g->g_worker = h->h_self;
+		g->g_nick[0] = '\0';
+		snprintf(g->g_addr, sizeof(g->g_addr), "%s", addr);
+		*slot = (sh->s_reg_hint + i) % n;
+		sh->s_reg_hint = (*slot + 1) % n;
+		atomic_fetch_add(&sh->s_clients, 1);
+		break;
+	}
+	lock_give(&sh->s_reg_lock);
+	if (id == 0)
+		errno = ENOSPC;
+	return id;
+}
+
+void
+hub_client_remove(struct hub *h, unsigned slot)
+{
+	struct hub_shared	*sh = h->h_sh;
+
+	lock_take(h, &sh->s_reg_lock);
+	if (h->h_reg[slot].g_id != 0) {
+		h->h_reg[slot].g_id = 0;
+		atomic_fetch_sub(&sh->s_clients, 1);
+	}
+	lock_give(&sh->s_reg_lock);
+}
+
+/* The slot of the client called nick, or -1; under the registry lock. */
+static long
+reg_find(struct hub *h, const char *nick)
+{
+	unsigned	i;
+
+	for (i = 0; i < h->h_sh->s_max_clients; i++)
+		if (h->h_reg[i].g_id != 0 &&
+		    strcasecmp(h->h_reg[i].g_nick, nick) == 0)
+			return i;
+	return -1;
+}
+
+int
+hub_client_set_nick(struct hub *h, unsigned slot, const char *nick)
+{
+	struct hub_shared	*sh = h->h_sh;
+	long			 other;
+	int			 rv = 0;
+
+	lock_take(h, &sh->s_reg_lock);
+	other = reg_find(h, nick);
+	if (other != -1 && (unsigned)other != slot) {
+		errno = EEXIST;
+		rv = -1;
+	} else
+		snprintf(h->h_reg[slot].g_nick, sizeof(h->h_reg[slot].g_nick),
+		    "%s", nick);
+	lock_give(&sh->s_reg_lock);
+	return rv;
+}
+
+uint64_t
+hub_client_find(struct hub *h, const char *nick, char *exact,
+    size_t exactlen)
+{
+	struct hub_shared	*sh = h->h_sh;
+	long			 i;
+	uint64_t		 id = 0;
+
+	lock_take(h, &sh->s_reg_lock);
+	if ((i = reg_find(h, nick)) != -1) {
+		id = h->h_reg[i].g_id;
+		snprintf(exact, exactlen, "%s", h->h_reg[i].g_nick);
+	}
+	lock_give(&sh->s_reg_lock);
+	return id;
+}
+
+static void
+reg_info(const struct hub_reg *g, struct hub_client_info *ci)
+{
+	ci->ci_id = g->g_id;
+	ci->ci_worker = g->g_worker;
+	memcpy(ci->ci_nick, g->g_nick, sizeof(ci->ci_nick));
+	memcpy(ci->ci_addr, g->g_addr, sizeof(ci->ci_addr));
+}
+
+unsigned
+hub_client_foreach(struct hub *h,
+    void (*fn)(const struct hub_client_info *, void *), void *arg)
+{
+	struct hub_shared	*sh = h->h_sh;
+	struct hub_client_info	 ci;
+	unsigned		 i, n = 0;
+
+	lock_take(h, &sh->s_reg_lock);
+	for (i = 0; i < sh->s_max_clients; i++) {
+		if (h->h_reg[i].g_id == 0)
+			continue;
+		reg_info(&h->h_reg[i], &ci);
+		fn(&ci, arg);
+		n++;
+	}
+	lock_give(&sh->s_reg_lock);
+	return n;
+}
+
+unsigned
+hub_client_reap_worker(struct hub *h, int w,
+    void (*fn)(const struct hub_client_info *, void *), void *arg)
+{
+	struct hub_shared	*sh = h->h_sh;
+	struct hub_client_info	 ci;
+	unsigned		 i, n = 0;
+	int			 found;
+
+	/* One at a time, so fn runs (and may publish) outside the lock. */
+	for (i = 0; i < sh->s_max_clients; i++) {
+		lock_take(h, &sh->s_reg_lock);
+		found = h->h_reg[i].g_id != 0 && h->h_reg[i].g_worker == w;
+		if (found) {
+			reg_info(&h->h_reg[i], &ci);
+			h->h_reg[i].g_id = 0;
+			atomic_fetch_sub(&sh->s_clients, 1);
+		}
+		lock_give(&sh->s_reg_lock);
+		if (found) {
+			fn(&ci, arg);
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+hub_count_in(struct hub *h, uint64_t msgs)
+{
+	atomic_fetch_add_explicit(&h->h_sh->s_workers[h->h_self].w_msgs_in,
+	    msgs, memory_order_relaxed);
+}
+
+void
+hub_count_out(struct hub *h, uint64_t msgs, uint64_t bytes)
+{
+	struct hub_slot	*s = &h->h_sh->s_workers[h->h_self];
+
+	atomic_fetch_add_explicit(&s->w_msgs_out, msgs, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->w_bytes_out, bytes,
+	    memory_order_relaxed);
+}
+
+void
+hub_count_clients(struct hub *h, int delta)
+{
+	atomic_fetch_add(&h->h_sh->s_workers[h->h_self].w_clients,
+	    (unsigned)delta);
+}
+
+int
+hub_nworkers(const struct hub *h)
+{
+	return h->h_sh->s_nworkers;
+}
+
+void
+hub_worker_stats(const struct hub *h, int w, struct hub_stats *st)
+{
+	struct hub_slot	*s = &h->h_sh->s_workers[w];
+
+	st->st_pid = atomic_load(&s->w_pid);
+	st->st_clients = atomic_load(&s->w_clients);
+	st->st_msgs_in = atomic_load(&s->w_msgs_in);
+	st->st_msgs_out = atomic_load(&s->w_msgs_out);
+	st->st_bytes_out = atomic_load(&s->w_bytes_out);
+}
+
+unsigned
+hub_total_clients(const struct hub *h)
+{
+	return atomic_load(&h->h_sh->s_clients);
+}
+
+pid_t
+hub_master_pid(const struct hub *h)
+{
+	return atomic_load(&h->h_sh->s_master);
+}
+
+uint64_t
+hub_head(const struct hub *h)
+{
+	return atomic_load(&h->h_sh->s_head);
+}
+
+size_t
+hub_ring_size(const struct hub *h)
+{
+	return h->h_sh->s_ring_size;
+}

@@ -1,0 +1,155 @@
+/*
+ * hub.h -- the hub: one POSIX shared-memory object holding the message
+ * ring every worker publishes to and reads from, the registry of every
+ * client of the server, and the scoreboard.  hub.c is the only file
+ * that touches its semaphores.
+ */
+#ifndef HUB_H
+#define HUB_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define HUB_WORKERS_MAX		64
+/* The text of one record: a formatted line (WHO, TEXT and the frame). */
+#define HUB_TEXT_MAX		(2 * PROTO_WHO_MAX + PROTO_LINE_MAX + 64)
+#define HUB_RING_MIN		(64 * 1024)
+#define HUB_RING_MAX		((size_t)1 << 30)
+#define HUB_NAME_MAX		32
+
+/* What a reader gets: one record, copied out of the ring. */
+struct hub_msg {
+	uint64_t	m_seq;		/* 1, 2, ... in publication order */
+	uint64_t	m_origin;	/* client not to deliver to, or 0 */
+	uint64_t	m_target;	/* the only client to deliver to, or 0 */
+	size_t		m_len;
+	char		m_text[HUB_TEXT_MAX];
+};
+
+/* A reader's position; each worker owns one. */
+struct hub_cursor {
+	uint64_t	hc_pos;		/* byte offset, never wraps */
+	uint64_t	hc_seq;		/* seq of the last record consumed */
+};
+
+enum hub_read_result {
+	HUB_EMPTY,			/* nothing new */
+	HUB_MSG,			/* *msg holds the next record */
+	HUB_LOST			/* fell a ring behind; *lost skipped */
+};
+
+/* One client as every worker sees it, for /nick, /who and /msg. */
+struct hub_client_info {
+	uint64_t	ci_id;
+	int		ci_worker;
+	char		ci_nick[PROTO_NICK_MAX + 1];	/* "" until /nick */
+	char		ci_addr[PROTO_ADDR_MAX];
+};
+
+/* One worker's line on the scoreboard. */
+struct hub_stats {
+	pid_t		st_pid;
+	unsigned	st_clients;
+	uint64_t	st_msgs_in;
+	uint64_t	st_msgs_out;
+	uint64_t	st_bytes_out;
+};
+
+struct hub;
+
+/* The object's name for the chatd on this TCP port: "/chatd-PORT". */
+void	hub_name(char *buf, size_t len, int port);
+
+/*
+ * Master: create the object (removing a stale one whose master is dead;
+ * EADDRINUSE if its master lives), size it for the ring, nworkers and
+ * max_clients, and initialise the semaphores.  The handle is inherited
+ * by every worker forked afterwards.  NULL with errno on failure.
+ */
+struct hub	*hub_create(const char *name, size_t ring_size, int nworkers,
+		    unsigned max_clients);
+/* Attach to an existing hub read-only, for the scoreboard (chatd -S). */
+struct hub	*hub_attach(const char *name);
+/* The master's pid changed (it detached with -d). */
+void		 hub_set_master(struct hub *, pid_t);
+/* Unmap; the master also removes the object with hub_unlink. */
+void		 hub_detach(struct hub *);
+int		 hub_unlink(struct hub *);
+/* Let the hub's owner change to uid/gid, so it can unlink after -U. */
+int		 hub_chown(struct hub *, uid_t, gid_t);
+
+/* Master: the descriptor hub_publish pokes to wake worker slot w. */
+void		 hub_set_wake(struct hub *, int w, int wake_wfd);
+/* Worker: "I am slot w, process pid"; resets the slot's counters. */
+void		 hub_worker_start(struct hub *, int w, pid_t pid);
+/* Master: release the locks a dead process held, clear its slot. */
+void		 hub_recover(struct hub *, int w, pid_t pid);
+
+/*
+ * Append a record under the ring lock and wake the other workers.
+ * Never waits for a reader: the oldest records are overwritten.
+ * Returns the record's seq.
+ */
+uint64_t	 hub_publish(struct hub *, uint64_t origin, uint64_t target,
+		    const char *text, size_t len);
+/* A cursor at the current head: it will see only what comes next. */
+void		 hub_cursor_init(struct hub *, struct hub_cursor *);
+/*
+ * Copy the record after *cur into *msg and advance.  If the writers
+ * have overwritten it, jump to the head and report in *lost how many
+ * records were skipped.  Never blocks.
+ */
+enum hub_read_result hub_read(struct hub *, struct hub_cursor *,
+		    struct hub_msg *msg, uint64_t *lost);
+/*
+ * Worker: clear this worker's wake-up flag; call after draining its
+ * wake descriptor and before reading, so a publish that races with the
+ * read either is seen by it or wakes the worker again.
+ */
+void		 hub_wake_ack(struct hub *);
+
+/*
+ * The registry.  hub_client_add returns the client's id (never 0) and
+ * its slot, or 0 with errno ENOSPC when the server is full.
+ */
+uint64_t	 hub_client_add(struct hub *, const char *addr,
+		    unsigned *slot);
+void		 hub_client_remove(struct hub *, unsigned slot);
+/* 0; -1 with EEXIST if another client has the name (case ignored). */
+int		 hub_client_set_nick(struct hub *, unsigned slot,
+		    const char *nick);
+/* The id of the client called nick (case ignored), or 0. */
+uint64_t	 hub_client_find(struct hub *, const char *nick,
+		    char *exact, size_t exactlen);
+/*
+ * Call fn for every client, in slot order, under the registry lock;
+ * fn must not call back into the hub.  Returns how many there were.
+ */
+unsigned	 hub_client_foreach(struct hub *,
+		    void (*fn)(const struct hub_client_info *, void *),
+		    void *arg);
+/*
+ * Remove every client registered by worker slot w (a worker that died)
+ * and call fn for each before it goes, outside the lock, so the new
+ * worker can announce the departures.  Returns how many.
+ */
+unsigned	 hub_client_reap_worker(struct hub *, int w,
+		    void (*fn)(const struct hub_client_info *, void *),
+		    void *arg);
+
+/* Scoreboard. */
+void		 hub_count_in(struct hub *, uint64_t msgs);
+void		 hub_count_out(struct hub *, uint64_t msgs, uint64_t bytes);
+void		 hub_count_clients(struct hub *, int delta);
+int		 hub_nworkers(const struct hub *);
+void		 hub_worker_stats(const struct hub *, int w, struct hub_stats *);
+unsigned	 hub_total_clients(const struct hub *);
+pid_t		 hub_master_pid(const struct hub *);
+uint64_t	 hub_head(const struct hub *);
+size_t		 hub_ring_size(const struct hub *);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * util.c -- parsing of option values.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+/* strtoul without its surprises: no sign, no blanks, no empty string. */
+static int
+parse_digits(const char *s, unsigned long *out, const char **end)
+{
+	char	*ep;
+
+	if (s == NULL || !isdigit((unsigned char)s[0])) {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	*out = strtoul(s, &ep, 10);
+	if (errno == ERANGE)
+		return -1;
+	*end = ep;
+	return 0;
+}
+
+int
+parse_uint(const char *s, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	unsigned long	 v;
+	const char	*end;
+
+	if (parse_digits(s, &v, &end) == -1)
+		return -1;
+	if (*end != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v < min || v > max) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+parse_size(const char *s, size_t min, size_t max, size_t *out)
+{
+	unsigned long	 v, mult = 1;
+	const char	*end;
+
+	if (parse_digits(s, &v, &end) == -1)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mult = 1024;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024 * 1024;
+		end++;
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	if (*end != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v > SIZE_MAX / mult) {
+		errno = ERANGE;
+		return -1;
+	}
+	v *= mult;
+	if (v < min || v > max) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+parse_port(const char *s, int *out)
+{
+	unsigned long	v;
+
+	if (parse_uint(s, 0, 65535, &v) == -1)
+		return -1;
+	*out = (int)v;
+	return 0;
+}

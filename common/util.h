@@ -1,0 +1,19 @@
+/*
+ * util.h -- parsing of option values.  Nothing here prints; every
+ * function returns 0 on success and -1 with errno set (EINVAL for
+ * malformed text, ERANGE for a value outside [min, max]).
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+
+/* A decimal number in [min, max]. */
+int	parse_uint(const char *s, unsigned long min, unsigned long max,
+	    unsigned long *out);
+/* A byte count with an optional k or m suffix (powers of 1024). */
+int	parse_size(const char *s, size_t min, size_t max, size_t *out);
+/* A port 0-65535. */
+int	parse_port(const char *s, int *out);
+
+#endif

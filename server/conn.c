@@ -1,0 +1,479 @@
+/*
+ * conn.c -- one chat client: reading and framing its lines, the rate
+ * limit, its commands, and its send queue.  Shared by chatd and
+ * chatd-select, which supply the chat_ops that reach the other clients,
+ * so both servers speak exactly the same protocol.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chatd.h"
+#include "log.h"
+#include "sanitize.h"
+
+/* Room for a sanitised line and its NUL. */
+#define TEXT_MAX	(PROTO_LINE_MAX + 1)
+
+static const struct chat_ops	*ops;
+static size_t			 sendq_limit;
+static unsigned			 rate_limit;
+
+static void	conn_line(struct conn *, const unsigned char *, size_t);
+static void	conn_command(struct conn *, char *);
+static void	conn_sendf(struct conn *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	conn_publishf(struct conn *, uint64_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+conn_setup(const struct chat_ops *o, size_t sendq, unsigned rate)
+{
+	ops = o;
+	sendq_limit = sendq;
+	rate_limit = rate;
+}
+
+void
+conn_init(struct conn *c, int fd, const char *addr, uint64_t id,
+    unsigned slot, int64_t now)
+{
+	memset(c, 0, sizeof(*c));
+	c->c_kind = SRC_CONN;
+	c->c_fd = fd;
+	c->c_id = id;
+	c->c_slot = slot;
+	snprintf(c->c_addr, sizeof(c->c_addr), "%s", addr);
+	proto_framer_init(&c->c_framer);
+	buf_init(&c->c_sendq, sendq_limit);
+	c->c_tokens = 2.0 * rate_limit;
+	c->c_refill_ms = now;
+}
+
+void
+conn_free(struct conn *c)
+{
+	buf_free(&c->c_sendq);
+	free(c);
+}
+
+/* "WHO": the nickname, or "Client (ADDR)" before one is set. */
+void
+conn_who(const struct conn *c, char *buf, size_t len)
+{
+	if (c->c_nick[0] != '\0')
+		snprintf(buf, len, "%s", c->c_nick);
+	else
+		snprintf(buf, len, "Client (%s)", c->c_addr);
+}
+
+/* The same for a client known only from the registry. */
+void
+conn_format_who(const struct hub_client_info *ci, char *buf, size_t len)
+{
+	if (ci->ci_nick[0] != '\0')
+		snprintf(buf, len, "%s", ci->ci_nick);
+	else
+		snprintf(buf, len, "Client (%s)", ci->ci_addr);
+}
+
+/*
+ * Queue text for the client.  A client whose queue would pass the limit
+ * has fallen too far behind: it is dropped, and nobody else waits.
+ */
+void
+conn_send(struct conn *c, const char *text, size_t len)
+{
+	if (c->c_flags & CONN_DEAD)
+		return;
+	if (buf_append(&c->c_sendq, text, len) == -1) {
+		conn_kill(c, PROTO_REASON_SENDQ);
+		return;
+	}
+	if (!(c->c_flags & CONN_DIRTY)) {
+		c->c_flags |= CONN_DIRTY;
+		ops->dirty(c);
+	}
+}
+
+static void
+conn_sendf(struct conn *c, const char *fmt, ...)
+{
+	char	line[HUB_TEXT_MAX];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	conn_send(c, line, (size_t)n < sizeof(line) ? (size_t)n :
+	    sizeof(line) - 1);
+}
+
+static void
+conn_publishf(struct conn *c, uint64_t target, const char *fmt, ...)
+{
+	char	line[HUB_TEXT_MAX];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ops->publish(c, target, line, (size_t)n < sizeof(line) ?
+	    (size_t)n : sizeof(line) - 1);
+}
+
+/*
+ * A published line reaches c unless c sent it or it is for another.
+ * Returns 1 if it was queued for c.
+ */
+int
+conn_deliver(struct conn *c, uint64_t origin, uint64_t target,
+    const char *text, size_t len)
+{
+	if ((c->c_flags & CONN_DEAD) ||
+	    (target != 0 ? c->c_id != target : c->c_id == origin))
+		return 0;
+	conn_send(c, text, len);
+	return 1;
+}
+
+/* Greet the newcomer and tell everyone else. */
+void
+conn_welcome(struct conn *c)
+{
+	char	who[PROTO_WHO_MAX];
+
+	conn_who(c, who, sizeof(who));
+	conn_sendf(c, PROTO_WELCOME, who);
+	conn_publishf(c, 0, PROTO_CONNECTED, who);
+}
+
+/*
+ * Kill a client: announce its departure in order with everything it
+ * said, and hand it to the server to unregister and reap.  A NULL or
+ * empty reason gives a plain "WHO left".
+ */
+void
+conn_kill(struct conn *c, const char *reason)
+{
+	char	who[PROTO_WHO_MAX];
+
+	if (c->c_flags & CONN_DEAD)
+		return;
+	c->c_flags |= CONN_DEAD;
+	conn_who(c, who, sizeof(who));
+	if (reason != NULL && *reason != '\0')
+		conn_publishf(c, 0, PROTO_LEFT_REASON, who, reason);
+	else
+		conn_publishf(c, 0, PROTO_LEFT, who);
+	log_debug("%s left%s%s", c->c_addr, reason ? ": " : "",
+	    reason ? reason : "");
+	ops->dead(c);
+}
+
+/*
+ * Read what the socket has into the input buffer.  Returns 0, or -1
+ * if the client is gone (it has been killed).
+ */
+int
+conn_read(struct conn *c)
+{
+	ssize_t	n;
+
+	if (c->c_inoff > 0) {
+		memmove(c->c_in, c->c_in + c->c_inoff, c->c_inlen - c->c_inoff);
+		c->c_inlen -= c->c_inoff;
+		c->c_inoff = 0;
+	}
+	if (c->c_inlen == sizeof(c->c_in) || (c->c_flags & CONN_EOF))
+		return 0;
+	n = read(c->c_fd, c->c_in + c->c_inlen, sizeof(c->c_in) - c->c_inlen);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		log_debug("read %s: %s", c->c_addr, strerror(errno));
+		conn_kill(c, NULL);
+		return -1;
+	}
+	if (n == 0)
+		c->c_flags |= CONN_EOF;
+	c->c_inlen += n;
+	return 0;
+}
+
+/* Milliseconds until a throttled client may send its next line. */
+int64_t
+conn_throttle_ms(const struct conn *c, int64_t now)
+{
+	double	tokens;
+
+	tokens = c->c_tokens + (double)(now - c->c_refill_ms) * rate_limit /
+	    1000.0;
+	if (tokens >= 1.0)
+		return 0;
+	return (int64_t)((1.0 - tokens) * 1000.0 / rate_limit) + 1;
+}
+
+/* Refill the bucket; 1 if the client may send a line now. */
+static int
+conn_may_send(struct conn *c, int64_t now)
+{
+	double	burst = 2.0 * rate_limit;
+
+	if (rate_limit == 0)
+		return 1;
+	c->c_tokens += (double)(now - c->c_refill_ms) * rate_limit / 1000.0;
+	if (c->c_tokens > burst)
+		c->c_tokens = burst;
+	c->c_refill_ms = now;
+	return c->c_tokens >= 1.0;
+}
+
+/*
+ * Frame and handle the buffered input, as far as the rate limit allows.
+ * Returns 1 if the client is throttled with input left over (the server
+ * stops reading it, which pushes back on the peer through TCP), else 0.
+ */
+int
+conn_process(struct conn *c, int64_t now)
+{
+	enum proto_event	ev;
+	size_t			n;
+
+	while (c->c_inoff < c->c_inlen && !(c->c_flags & CONN_DEAD)) {
+		if (!conn_may_send(c, now)) {
+			if (!(c->c_flags & CONN_THROTTLED)) {
+				c->c_flags |= CONN_THROTTLED;
+				ops->throttled(c);
+			}
+			return 1;
+		}
+		n = proto_feed(&c->c_framer, c->c_in + c->c_inoff,
+		    c->c_inlen - c->c_inoff, &ev);
+		c->c_inoff += n;
+		if (ev == PROTO_LINE) {
+			if (rate_limit != 0)
+				c->c_tokens -= 1.0;
+			conn_line(c, c->c_framer.line, c->c_framer.len);
+		} else if (ev == PROTO_OVERFLOW)
+			conn_send(c, PROTO_TOO_LONG, sizeof(PROTO_TOO_LONG) - 1);
+	}
+	c->c_flags &= ~CONN_THROTTLED;
+	if ((c->c_flags & CONN_EOF) && !(c->c_flags & CONN_DEAD))
+		conn_kill(c, NULL);
+	return 0;
+}
+
+/* One line from the client: a command, or a message for everyone. */
+static void
+conn_line(struct conn *c, const unsigned char *raw, size_t rawlen)
+{
+	char	text[TEXT_MAX], who[PROTO_WHO_MAX];
+	char	*msg = text;
+	size_t	len;
+
+	len = san_text(text, raw, rawlen, SAN_TRIM);
+	if (len == 0)
+		return;
+	text[len] = '\0';
+	if (text[0] == '/') {
+		if (text[1] != '/') {
+			conn_command(c, text + 1);
+			return;
+		}
+		msg++;			/* "//text" sends "/text" */
+	}
+	conn_who(c, who, sizeof(who));
+	conn_publishf(c, 0, PROTO_SAID, who, msg);
+	/* Only now is the message in the hub: acknowledge it. */
+	conn_sendf(c, PROTO_ACK, msg);
+}
+
+/* Split "word rest" in place: NUL-terminate word, return rest. */
+static char *
+next_word(char *s)
+{
+	while (*s != '\0' && *s != ' ')
+		s++;
+	if (*s == '\0')
+		return s;
+	*s++ = '\0';
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
+static void
+cmd_nick(struct conn *c, char *args)
+{
+	char	old[PROTO_WHO_MAX];
+
+	if (*next_word(args) != '\0' || !san_nick_valid(args)) {
+		conn_send(c, PROTO_NICK_INVALID, sizeof(PROTO_NICK_INVALID) - 1);
+		return;
+	}
+	if (strcmp(args, c->c_nick) == 0) {
+		conn_sendf(c, PROTO_NICK_OK, args);
+		return;
+	}
+	if (ops->set_nick(c, args) == -1) {
+		conn_send(c, PROTO_NICK_IN_USE, sizeof(PROTO_NICK_IN_USE) - 1);
+		return;
+	}
+	conn_who(c, old, sizeof(old));
+	snprintf(c->c_nick, sizeof(c->c_nick), "%s", args);
+	conn_sendf(c, PROTO_NICK_OK, c->c_nick);
+	conn_publishf(c, 0, PROTO_NICK_CHANGED, old, c->c_nick);
+}
+
+/* /who collects the list first: the count line comes before it. */
+struct who_list {
+	struct buf	wl_buf;
+};
+
+static void
+who_add(const struct hub_client_info *ci, void *arg)
+{
+	struct who_list	*wl = arg;
+	char		 line[PROTO_WHO_MAX + PROTO_ADDR_MAX + 16];
+	char		 who[PROTO_WHO_MAX];
+	int		 n;
+
+	if (ci->ci_nick[0] != '\0')
+		n = snprintf(line, sizeof(line), PROTO_WHO_NAMED, ci->ci_nick,
+		    ci->ci_addr);
+	else {
+		conn_format_who(ci, who, sizeof(who));
+		n = snprintf(line, sizeof(line), PROTO_WHO_UNNAMED, who);
+	}
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)buf_append(&wl->wl_buf, line, (size_t)n);
+}
+
+static void
+cmd_who(struct conn *c)
+{
+	struct who_list	wl;
+	unsigned	n;
+
+	buf_init(&wl.wl_buf, (size_t)-1);
+	n = ops->foreach(who_add, &wl);
+	conn_sendf(c, PROTO_WHO_COUNT, n);
+	if (wl.wl_buf.b_len > 0)
+		conn_send(c, buf_head(&wl.wl_buf), wl.wl_buf.b_len);
+	buf_free(&wl.wl_buf);
+}
+
+static void
+cmd_msg(struct conn *c, char *args)
+{
+	char		 exact[PROTO_NICK_MAX + 1], who[PROTO_WHO_MAX];
+	char		*text;
+	uint64_t	 id;
+
+	text = next_word(args);
+	if (*args == '\0' || *text == '\0') {
+		conn_send(c, PROTO_MSG_USAGE, sizeof(PROTO_MSG_USAGE) - 1);
+		return;
+	}
+	if (strlen(args) > PROTO_NICK_MAX ||
+	    (id = ops->find(args, exact, sizeof(exact))) == 0) {
+		conn_sendf(c, PROTO_MSG_NO_SUCH, args);
+		return;
+	}
+	conn_who(c, who, sizeof(who));
+	conn_publishf(c, id, PROTO_WHISPER, who, text);
+	conn_sendf(c, PROTO_MSG_OK, exact);
+}
+
+/* A command line, without its leading '/'. */
+static void
+conn_command(struct conn *c, char *line)
+{
+	char	*args = next_word(line);
+
+	if (strcmp(line, "nick") == 0)
+		cmd_nick(c, args);
+	else if (strcmp(line, "who") == 0)
+		cmd_who(c);
+	else if (strcmp(line, "msg") == 0)
+		cmd_msg(c, args);
+	else if (strcmp(line, "quit") == 0) {
+		conn_send(c, PROTO_GOODBYE, sizeof(PROTO_GOODBYE) - 1);
+		conn_kill(c, args);
+	} else if (strcmp(line, "help") == 0)
+		conn_send(c, PROTO_HELP, sizeof(PROTO_HELP) - 1);
+	else
+		conn_sendf(c, PROTO_UNKNOWN_CMD, line);
+}
+
+/*
+ * Write as much of the send queue as the socket takes.  Returns 1 if
+ * output remains (wait for EV_WRITE), 0 if the queue is empty, -1 if
+ * the client is gone (it has been killed).
+ */
+int
+conn_flush(struct conn *c)
+{
+	ssize_t	n;
+
+	while (c->c_sendq.b_len > 0) {
+		n = write(c->c_fd, buf_head(&c->c_sendq), c->c_sendq.b_len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			log_debug("write %s: %s", c->c_addr, strerror(errno));
+			conn_kill(c, NULL);
+			return -1;
+		}
+		buf_consume(&c->c_sendq, (size_t)n);
+	}
+	return 0;
+}
+
+/*
+ * Close the socket of a reaped client, sending what is left of its
+ * queue (a "Goodbye." or an error line) if the socket takes it at once.
+ * Unread input is drained first: closing with unread data makes the
+ * kernel send a reset, which could destroy the last line in flight.
+ */
+void
+conn_close_fd(struct conn *c)
+{
+	char	scratch[4096];
+	int	i;
+
+	if (c->c_sendq.b_len > 0 &&
+	    write(c->c_fd, buf_head(&c->c_sendq), c->c_sendq.b_len) == -1)
+		log_debug("write %s: %s", c->c_addr, strerror(errno));
+	for (i = 0; i < 16; i++)
+		if (read(c->c_fd, scratch, sizeof(scratch)) <= 0)
+			break;
+	shutdown(c->c_fd, SHUT_WR);
+	close(c->c_fd);
+	c->c_fd = -1;
+}

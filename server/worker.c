@@ -1,0 +1,536 @@
+/*
+ * worker.c -- a chatd worker: accepts clients on the shared listening
+ * socket, serves them from one event loop, publishes what they say to
+ * the hub and delivers everything the hub carries, in hub order, to its
+ * own clients.  It exits when the master asks it to (SIGTERM) or is
+ * gone (EOF on the master pipe).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chatd.h"
+#include "ev.h"
+#include "log.h"
+#include "net.h"
+
+#define WORKER_EVENTS		256
+#define WORKER_ACCEPT_BATCH	64
+/* After EMFILE with no spare descriptor: retry accepting after this. */
+#define WORKER_EMFILE_PAUSE_MS	100
+
+static struct {
+	int			 slot;
+	struct hub		*hub;
+	struct hub_cursor	 cursor;
+	struct ev		*ev;
+	int			 wake_fd;
+	int			 master_fd;
+	int			 accepting;	/* listener in the event set */
+	int64_t			 accept_resume_ms; /* after EMFILE, or 0 */
+	int			 spare_fd;	/* kept for EMFILE */
+	unsigned		 nconns;
+	struct conn_list	 conns;
+	struct conn_list	 dirty;
+	struct conn_list	 throttled;
+	struct conn_list	 dead;
+	struct hub_msg		 msg;
+} w;
+
+static enum src_kind	src_listen = SRC_LISTEN;
+static enum src_kind	src_udp = SRC_UDP;
+static enum src_kind	src_wake = SRC_WAKE;
+static enum src_kind	src_master = SRC_MASTER;
+
+static volatile sig_atomic_t	got_term;
+
+static void	worker_drain(void);
+static void	worker_publish(struct conn *, uint64_t, const char *, size_t);
+static int	worker_set_nick(struct conn *, const char *);
+static uint64_t	worker_find(const char *, char *, size_t);
+static unsigned	worker_foreach(void (*)(const struct hub_client_info *,
+		    void *), void *);
+static void	worker_dirty(struct conn *);
+static void	worker_dead(struct conn *);
+static void	worker_throttled(struct conn *);
+
+static const struct chat_ops worker_ops = {
+	.publish = worker_publish,
+	.set_nick = worker_set_nick,
+	.find = worker_find,
+	.foreach = worker_foreach,
+	.dirty = worker_dirty,
+	.dead = worker_dead,
+	.throttled = worker_throttled
+};
+
+static void
+worker_sigterm(int sig)
+{
+	(void)sig;
+	got_term = 1;
+	wake_post(w.wake_fd);
+}
+
+static void
+worker_publish(struct conn *from, uint64_t target, const char *text,
+    size_t len)
+{
+	hub_publish(w.hub, from->c_id, target, text, len);
+	hub_count_in(w.hub, 1);
+}
+
+static int
+worker_set_nick(struct conn *c, const char *nick)
+{
+	return hub_client_set_nick(w.hub, c->c_slot, nick);
+}
+
+static uint64_t
+worker_find(const char *nick, char *exact, size_t len)
+{
+	return hub_client_find(w.hub, nick, exact, len);
+}
+
+static unsigned
+worker_foreach(void (*fn)(const struct hub_client_info *, void *),
+    void *arg)
+{
+	return hub_client_foreach(w.hub, fn, arg);
+}
+
+static void
+worker_dirty(struct conn *c)
+{
+	TAILQ_INSERT_TAIL(&w.dirty, c, c_dirty);
+}
+
+/*
+ * Unregister at once, so the name is free; free it after this round.
+ * The client may be killed while a loop walks the client list, so it
+ * stays on that list, marked dead, until worker_reap.
+ */
+static void
+worker_dead(struct conn *c)
+{
+	hub_client_remove(w.hub, c->c_slot);
+	TAILQ_INSERT_TAIL(&w.dead, c, c_reap);
+}
+
+static void
+worker_throttled(struct conn *c)
+{
+	int	mask = (c->c_flags & CONN_WRITING) ? EV_WRITE : 0;
+
+	TAILQ_INSERT_TAIL(&w.throttled, c, c_throttle);
+	if (ev_mod(w.ev, c->c_fd, mask, c) == -1)
+		log_warn("ev_mod %s", c->c_addr);
+}
+
+/* The event mask a client needs now. */
+static int
+conn_mask(const struct conn *c)
+{
+	int	mask = 0;
+
+	if (!(c->c_flags & (CONN_THROTTLED | CONN_EOF)))
+		mask |= EV_READ;
+	if (c->c_flags & CONN_WRITING)
+		mask |= EV_WRITE;
+	return mask;
+}
+
+/*
+ * Take or give up the listening socket.  A worker holding more than its
+ * share of the server's clients lets the others accept, so connections
+ * spread evenly: its share is the mean plus an eighth, plus one.  The
+ * worker with the fewest clients is always under that, so somebody is
+ * always accepting.
+ */
+static void
+worker_balance(int64_t now)
+{
+	unsigned	total, share;
+	int		want;
+
+	if (w.accept_resume_ms != 0 && now < w.accept_resume_ms)
+		want = 0;
+	else {
+		w.accept_resume_ms = 0;
+		total = hub_total_clients(w.hub);
+		share = total / (unsigned)hub_nworkers(w.hub);
+		want = w.nconns <= share + share / 8 + 1;
+	}
+	if (want == w.accepting)
+		return;
+	if (want && ev_add(w.ev, conf.listen_fd, EV_READ | EV_EXCLUSIVE,
+	    &src_listen) == -1) {
+		log_warn("ev_add listener");
+		return;
+	}
+	if (!want && ev_del(w.ev, conf.listen_fd) == -1) {
+		log_warn("ev_del listener");
+		return;
+	}
+	w.accepting = want;
+}
+
+/* Tell a client we cannot take it, and let it go. */
+static void
+worker_refuse(int fd)
+{
+	if (write(fd, PROTO_FULL, sizeof(PROTO_FULL) - 1) == -1)
+		log_debug("write: %s", strerror(errno));
+	close(fd);
+}
+
+/*
+ * Out of descriptors: give back the spare one, accept the client to
+ * tell it the server is full, and take the spare again.  Without a
+ * spare, stop accepting for a moment instead of spinning on EMFILE.
+ */
+static void
+worker_emfile(void)
+{
+	int	fd;
+
+	if (w.spare_fd != -1) {
+		close(w.spare_fd);
+		w.spare_fd = -1;
+		if ((fd = accept(conf.listen_fd, NULL, NULL)) != -1)
+			worker_refuse(fd);
+		w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (w.spare_fd != -1)
+			return;
+	}
+	log_warnx("out of descriptors: not accepting for %d ms",
+	    WORKER_EMFILE_PAUSE_MS);
+	w.accept_resume_ms = now_ms() + WORKER_EMFILE_PAUSE_MS;
+}
+
+static void
+worker_accept(int64_t now)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	struct conn		*c;
+	char			 addr[PROTO_ADDR_MAX];
+	uint64_t		 id;
+	unsigned		 slot;
+	int			 fd, i;
+
+	for (i = 0; i < WORKER_ACCEPT_BATCH && w.accepting; i++) {
+		sslen = sizeof(ss);
+		fd = ev_accept(conf.listen_fd, (struct sockaddr *)&ss, &sslen);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				worker_emfile();
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		if (net_addr_format((struct sockaddr *)&ss, addr,
+		    sizeof(addr)) == -1)
+			snprintf(addr, sizeof(addr), "unknown:0");
+		/*
+		 * Deliver what is already in the hub to the clients we have,
+		 * so the newcomer's first line is the first after it came.
+		 */
+		worker_drain();
+		if ((id = hub_client_add(w.hub, addr, &slot)) == 0) {
+			log_debug("%s refused: server full", addr);
+			worker_refuse(fd);
+			continue;
+		}
+		if ((c = malloc(sizeof(*c))) == NULL) {
+			log_warn("malloc");
+			hub_client_remove(w.hub, slot);
+			worker_refuse(fd);
+			continue;
+		}
+		conn_init(c, fd, addr, id, slot, now);
+		if (ev_add(w.ev, fd, EV_READ, c) == -1) {
+			log_warn("ev_add %s", addr);
+			hub_client_remove(w.hub, slot);
+			worker_refuse(fd);
+			conn_free(c);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&w.conns, c, c_entry);
+		w.nconns++;
+		hub_count_clients(w.hub, 1);
+		log_debug("%s connected (id %llu)", addr,
+		    (unsigned long long)id);
+		conn_welcome(c);
+		worker_balance(now);
+	}
+}
+
+/* Deliver everything new in the hub to our clients, in hub order. */
+static void
+worker_drain(void)
+{
+	struct conn		*c;
+	enum hub_read_result	 r;
+	uint64_t		 lost, delivered = 0;
+	char			 line[64];
+	int			 n;
+
+	for (;;) {
+		r = hub_read(w.hub, &w.cursor, &w.msg, &lost);
+		if (r == HUB_EMPTY)
+			break;
+		if (r == HUB_LOST) {
+			log_warnx("fell a ring behind: %llu messages lost",
+			    (unsigned long long)lost);
+			n = snprintf(line, sizeof(line), PROTO_LOST,
+			    (unsigned long long)lost);
+			TAILQ_FOREACH(c, &w.conns, c_entry)
+				conn_send(c, line, (size_t)n);
+			continue;
+		}
+		TAILQ_FOREACH(c, &w.conns, c_entry)
+			delivered += conn_deliver(c, w.msg.m_origin,
+			    w.msg.m_target, w.msg.m_text, w.msg.m_len);
+	}
+	if (delivered > 0)
+		hub_count_out(w.hub, delivered, 0);
+}
+
+/* One write per client with output, after the whole round. */
+static void
+worker_flush(void)
+{
+	struct conn	*c;
+	size_t		 before;
+	int		 r, was;
+
+	while ((c = TAILQ_FIRST(&w.dirty)) != NULL) {
+		TAILQ_REMOVE(&w.dirty, c, c_dirty);
+		c->c_flags &= ~CONN_DIRTY;
+		if (c->c_flags & CONN_DEAD)
+			continue;
+		before = c->c_sendq.b_len;
+		if ((r = conn_flush(c)) == -1)
+			continue;
+		hub_count_out(w.hub, 0, before - c->c_sendq.b_len);
+		was = c->c_flags & CONN_WRITING;
+		if (r == 1)
+			c->c_flags |= CONN_WRITING;
+		else
+			c->c_flags &= ~CONN_WRITING;
+		if (was != (c->c_flags & CONN_WRITING) &&
+		    ev_mod(w.ev, c->c_fd, conn_mask(c), c) == -1)
+			log_warn("ev_mod %s", c->c_addr);
+	}
+}
+
+/* Free the clients killed this round; their departures are published. */
+static void
+worker_reap(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&w.dead)) != NULL) {
+		TAILQ_REMOVE(&w.dead, c, c_reap);
+		TAILQ_REMOVE(&w.conns, c, c_entry);
+		if (c->c_flags & CONN_DIRTY)
+			TAILQ_REMOVE(&w.dirty, c, c_dirty);
+		if (c->c_flags & CONN_THROTTLED)
+			TAILQ_REMOVE(&w.throttled, c, c_throttle);
+		ev_del(w.ev, c->c_fd);
+		conn_close_fd(c);
+		conn_free(c);
+		w.nconns--;
+		hub_count_clients(w.hub, -1);
+	}
+}
+
+/* Let throttled clients go on; return ms until the next may, or -1. */
+static int
+worker_unthrottle(int64_t now)
+{
+	struct conn	*c, *next;
+	int64_t		 wait, soonest = -1;
+
+	for (c = TAILQ_FIRST(&w.throttled); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_throttle);
+		if ((wait = conn_throttle_ms(c, now)) > 0) {
+			if (soonest == -1 || wait < soonest)
+				soonest = wait;
+			continue;
+		}
+		TAILQ_REMOVE(&w.throttled, c, c_throttle);
+		c->c_flags &= ~CONN_THROTTLED;
+		if (conn_process(c, now) == 1 || (c->c_flags & CONN_DEAD))
+			continue;	/* throttled again, or gone */
+		if (ev_mod(w.ev, c->c_fd, conn_mask(c), c) == -1)
+			log_warn("ev_mod %s", c->c_addr);
+	}
+	return (int)soonest;
+}
+
+static void
+worker_client_event(struct conn *c, int events, int64_t now)
+{
+	if (c->c_flags & CONN_DEAD)
+		return;
+	if ((events & EV_WRITE) && (c->c_flags & CONN_WRITING) &&
+	    !(c->c_flags & CONN_DIRTY)) {
+		c->c_flags |= CONN_DIRTY;
+		worker_dirty(c);
+	}
+	if ((events & EV_READ) && !(c->c_flags & CONN_THROTTLED)) {
+		if (conn_read(c) == -1)
+			return;
+		conn_process(c, now);
+		if ((c->c_flags & CONN_EOF) && !(c->c_flags & CONN_DEAD))
+			ev_mod(w.ev, c->c_fd, conn_mask(c), c);
+	}
+}
+
+/* A dead worker's clients: tell everyone they are gone. */
+static void
+worker_announce_orphan(const struct hub_client_info *ci, void *arg)
+{
+	char	who[PROTO_WHO_MAX], line[HUB_TEXT_MAX];
+	int	n;
+
+	(void)arg;
+	conn_format_who(ci, who, sizeof(who));
+	n = snprintf(line, sizeof(line), PROTO_LEFT_REASON, who,
+	    PROTO_REASON_LOST);
+	if (n > 0 && (size_t)n < sizeof(line))
+		hub_publish(w.hub, ci->ci_id, 0, line, (size_t)n);
+}
+
+/*
+ * Stop: every client gets "Server shutting down" and is closed.  Their
+ * departures are not published: everyone is being told the same.
+ */
+static void __attribute__((noreturn))
+worker_stop(void)
+{
+	struct conn	*c;
+
+	worker_reap();
+	while ((c = TAILQ_FIRST(&w.conns)) != NULL) {
+		TAILQ_REMOVE(&w.conns, c, c_entry);
+		hub_client_remove(w.hub, c->c_slot);
+		(void)buf_append(&c->c_sendq, PROTO_SHUTDOWN,
+		    sizeof(PROTO_SHUTDOWN) - 1);
+		conn_close_fd(c);
+		conn_free(c);
+	}
+	log_debug("stopped");
+	exit(0);
+}
+
+void
+worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
+{
+	struct ev_event		 events[WORKER_EVENTS];
+	struct sigaction	 sa;
+	enum src_kind		*kind;
+	static char		 procname[32];
+	int64_t			 now;
+	int			 i, n, timeout, resume;
+	char			 byte;
+
+	w.slot = slot;
+	w.hub = hub;
+	w.master_fd = master_fd;
+	w.wake_fd = wake_fds[0];
+	w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	TAILQ_INIT(&w.conns);
+	TAILQ_INIT(&w.dirty);
+	TAILQ_INIT(&w.throttled);
+	TAILQ_INIT(&w.dead);
+	snprintf(procname, sizeof(procname), "worker %d", slot + 1);
+	log_procname(procname);
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = worker_sigterm;
+	sigaction(SIGTERM, &sa, NULL);
+	/* Ctrl-C reaches the whole process group; the master decides. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	hub_worker_start(hub, slot, getpid());
+	conn_setup(&worker_ops, conf.sendq, conf.rate);
+	if ((w.ev = ev_new(conf.max_clients + CHATD_FD_RESERVE)) == NULL)
+		fatal("ev_new");
+	hub_cursor_init(hub, &w.cursor);
+	if (ev_add(w.ev, w.wake_fd, EV_READ, &src_wake) == -1 ||
+	    ev_add(w.ev, master_fd, EV_READ, &src_master) == -1 ||
+	    (conf.udp_fd != -1 && ev_add(w.ev, conf.udp_fd,
+	    EV_READ | EV_EXCLUSIVE, &src_udp) == -1))
+		fatal("ev_add");
+	/* A predecessor in this slot died: its clients are gone. */
+	if ((n = hub_client_reap_worker(hub, slot, worker_announce_orphan,
+	    NULL)) > 0)
+		log_info("announced %d clients of the previous worker", n);
+	worker_balance(now_ms());
+	log_debug("started");
+
+	for (;;) {
+		now = now_ms();
+		timeout = worker_unthrottle(now);
+		if (w.accept_resume_ms != 0) {
+			resume = (int)(w.accept_resume_ms - now);
+			if (resume < 0)
+				resume = 0;
+			if (timeout == -1 || resume < timeout)
+				timeout = resume;
+		}
+		worker_drain();
+		worker_reap();
+		worker_flush();
+		if (got_term)
+			worker_stop();
+		n = ev_wait(w.ev, events, WORKER_EVENTS, timeout);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("ev_wait");
+		}
+		now = now_ms();
+		worker_drain();
+		for (i = 0; i < n; i++) {
+			kind = events[i].udata;
+			switch (*kind) {
+			case SRC_LISTEN:
+				worker_accept(now);
+				break;
+			case SRC_UDP:
+				udp_serve(conf.udp_fd);
+				break;
+			case SRC_WAKE:
+				wake_drain(w.wake_fd);
+				hub_wake_ack(w.hub);
+				break;
+			case SRC_MASTER:
+				if (read(master_fd, &byte, 1) == 0) {
+					log_debug("master gone");
+					got_term = 1;
+				}
+				break;
+			case SRC_CONN:
+				worker_client_event((struct conn *)kind,
+				    events[i].events, now);
+				break;
+			}
+		}
+		worker_balance(now);
+	}
+}

@@ -1,0 +1,164 @@
+# tests/helpers.bash -- loaded by every .bats file; owns the processes.
+#
+#   start_server [ARGS]   start $SERVER on 127.0.0.1 port 0 and wait for
+#                         its ready line; sets SERVER_PID TCP_PORT UDP_PORT
+#   stop_server           SIGTERM, wait (5 s deadline), check the log
+#   connect NAME          open a TCP client on fd variable FD_NAME
+#   say NAME TEXT         send TEXT and a LF from client NAME
+#   expect NAME LINE      the next line NAME receives is exactly LINE
+#   expect_welcome NAME   read NAME's two welcome lines, set ADDR_NAME
+#   wait_for CMD...       retry CMD until it succeeds (5 s deadline)
+#
+# No test sleeps for a fixed time: every wait has a condition and a
+# deadline.  CHATD=/path/to/chatd tests an installed copy.
+
+bats_require_minimum_version 1.5.0
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+CHATD=${CHATD:-$TOP/chatd}
+CHATC=${CHATC:-$TOP/chatc}
+CHATD_SELECT=${CHATD_SELECT:-$TOP/chatd-select}
+# The server the protocol tests run against; chatd unless told otherwise.
+SERVER=${SERVER:-$CHATD}
+DEADLINE=${DEADLINE:-5}
+
+# wait_for CMD...: poll CMD until it succeeds or DEADLINE seconds pass.
+wait_for() {
+	local end=$((SECONDS + DEADLINE))
+	until "$@"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "# timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+server_log() {
+	cat "$BATS_TEST_TMPDIR/server.log" 2>/dev/null
+}
+
+# start_server [ARGS]: every test gets its own server, ports and hub.
+start_server() {
+	local log="$BATS_TEST_TMPDIR/server.log" ready
+	"$SERVER" -b 127.0.0.1 -p 0 "$@" 2>"$log" 3>&- &
+	SERVER_PID=$!
+	wait_for grep -q ': ready tcp=' "$log" || {
+		echo "# server did not become ready; log:" >&2
+		server_log >&2
+		return 1
+	}
+	ready=$(grep -m1 ': ready tcp=' "$log")
+	TCP_PORT=$(echo "$ready" | sed -n 's/.* tcp=[^ ]*:\([0-9]*\) .*/\1/p')
+	UDP_PORT=$(echo "$ready" | sed -n 's/.* udp=[^ ]*:\([0-9]*\).*/\1/p')
+	export SERVER_PID TCP_PORT UDP_PORT
+}
+
+not_running() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# stop_server: graceful stop within the deadline, and a clean log.
+stop_server() {
+	[ -n "${SERVER_PID:-}" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	wait_for not_running "$SERVER_PID" || {
+		kill -KILL "$SERVER_PID" 2>/dev/null
+		echo "# server did not stop within ${DEADLINE}s" >&2
+		return 1
+	}
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_STATUS=$?
+	SERVER_PID=
+	if grep -qE 'Sanitizer|runtime error|fatal' \
+	    "$BATS_TEST_TMPDIR/server.log"; then
+		echo "# server log shows an error:" >&2
+		server_log >&2
+		return 1
+	fi
+}
+
+# The default teardown: never leave a server behind, show its log.
+teardown() {
+	if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill -KILL "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+	fi
+	if [ -n "${TCP_PORT:-}" ]; then
+		rm -f "/dev/shm/chatd-$TCP_PORT"
+	fi
+	echo "# server log:" >&3
+	server_log | sed 's/^/#   /' >&3
+}
+
+# connect NAME [PORT]: a client on bash's /dev/tcp, fd in FD_NAME.
+connect() {
+	local fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/${2:-$TCP_PORT}" || return 1
+	printf -v "FD_$1" '%s' "$fd"
+}
+
+disconnect() {
+	local v="FD_$1"
+	exec {!v}>&-
+}
+
+# say NAME TEXT: send TEXT as one line (raw bytes: use printf escapes).
+say() {
+	local v="FD_$1"
+	printf '%s\n' "$2" >&"${!v}"
+}
+
+# send_raw NAME FORMAT: printf FORMAT to the client's socket unchanged.
+send_raw() {
+	local v="FD_$1"
+	# shellcheck disable=SC2059
+	printf "$2" >&"${!v}"
+}
+
+# read_line NAME: the next line NAME receives, into LINE; fails on EOF
+# or after the deadline.
+read_line() {
+	local v="FD_$1"
+	LINE=
+	IFS= read -r -t "$DEADLINE" -u "${!v}" LINE
+}
+
+# expect NAME LINE: the next line NAME receives is exactly LINE.
+expect() {
+	if ! read_line "$1"; then
+		echo "# $1: expected '$2', got nothing (EOF or timeout)" >&2
+		return 1
+	fi
+	if [ "$LINE" != "$2" ]; then
+		echo "# $1: expected '$2'" >&2
+		echo "# $1:      got '$LINE'" >&2
+		return 1
+	fi
+}
+
+# expect_eof NAME: the server closes NAME's connection.
+expect_eof() {
+	local v="FD_$1"
+	if IFS= read -r -t "$DEADLINE" -u "${!v}" LINE; then
+		echo "# $1: expected EOF, got '$LINE'" >&2
+		return 1
+	fi
+	# read fails on EOF (status 1) and on timeout (status > 128).
+	[ -z "$LINE" ] || { echo "# $1: partial line '$LINE'" >&2; return 1; }
+}
+
+# expect_welcome NAME: the two welcome lines; ADDR_NAME is NAME's address.
+expect_welcome() {
+	local addr
+	read_line "$1" || { echo "# $1: no welcome" >&2; return 1; }
+	addr=$(printf '%s' "$LINE" | sed -n 's/^Welcome, Client (\(.*\))\.$/\1/p')
+	[ -n "$addr" ] || { echo "# $1: bad welcome '$LINE'" >&2; return 1; }
+	printf -v "ADDR_$1" '%s' "$addr"
+	expect "$1" "Please enter your message."
+}
+
+# join NAME: connect, read the welcome; others must then see the connect.
+join() {
+	connect "$1" && expect_welcome "$1"
+}
