@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# Commands: /nick /who /msg /quit /help, unknown commands and "//".
+# Protocol tests: they run against $SERVER (chatd or chatd-select).
+
+load helpers
+
+setup() {
+	start_server
+	join a
+	join b
+	expect a "Client ($ADDR_b) connected"
+}
+
+@test "/nick sets the name and tells everyone else" {
+	say a "/nick alice"
+	expect a "ok: you are now alice"
+	expect b "Client ($ADDR_a) is now known as alice"
+	say a "hi"
+	expect a '"hi" received by the server'
+	expect b "alice said: hi"
+	say a "/nick Alice2"
+	expect a "ok: you are now Alice2"
+	expect b "alice is now known as Alice2"
+}
+
+@test "/nick refuses a name in use, whatever its case" {
+	say a "/nick alice"
+	expect a "ok: you are now alice"
+	expect b "Client ($ADDR_a) is now known as alice"
+	say b "/nick ALICE"
+	expect b "error: nickname in use"
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+}
+
+@test "a nickname is unique across the whole server" {
+	local i
+	# Enough clients that they spread over every worker.
+	say a "/nick carol"
+	expect a "ok: you are now carol"
+	for i in 1 2 3 4 5 6; do
+		join "c$i"
+		say "c$i" "/nick CAROL"
+		expect "c$i" "error: nickname in use"
+	done
+}
+
+@test "/nick refuses invalid nicknames" {
+	local bad
+	for bad in "" "1abc" "_abc" "a b" "abcdefghijklmnopq" "ab.c" "é"; do
+		say a "/nick $bad"
+		expect a "error: invalid nickname"
+	done
+	say a "/nick abcdefghijklmnop"
+	expect a "ok: you are now abcdefghijklmnop"
+	expect b "Client ($ADDR_a) is now known as abcdefghijklmnop"
+	say b "/nick Z-9_x"
+	expect b "ok: you are now Z-9_x"
+}
+
+@test "a nickname frees up when its owner leaves" {
+	say a "/nick dave"
+	expect a "ok: you are now dave"
+	expect b "Client ($ADDR_a) is now known as dave"
+	disconnect a
+	expect b "dave left"
+	say b "/nick dave"
+	expect b "ok: you are now dave"
+}
+
+@test "/who lists every client" {
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+	expect a "Client ($ADDR_b) is now known as bob"
+	say a "/who"
+	expect a "who: 2 connected"
+	# Registry order is not specified: collect both lines.
+	read_line a; local one=$LINE
+	read_line a; local two=$LINE
+	local got
+	got=$(printf '%s\n%s\n' "$one" "$two" | sort)
+	local want
+	want=$(printf '%s\n%s\n' "who: Client ($ADDR_a)" "who: bob ($ADDR_b)" | sort)
+	[ "$got" = "$want" ]
+}
+
+@test "/msg whispers to one client only" {
+	join c
+	expect a "Client ($ADDR_c) connected"
+	expect b "Client ($ADDR_c) connected"
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+	expect a "Client ($ADDR_b) is now known as bob"
+	expect c "Client ($ADDR_b) is now known as bob"
+	say a "/msg BOB psst, a secret"
+	expect a "ok: sent to bob"
+	expect b "Client ($ADDR_a) whispers: psst, a secret"
+	# c gets nothing but the next broadcast.
+	say a "public"
+	expect c "Client ($ADDR_a) said: public"
+}
+
+@test "/msg to nobody, or without text, is an error" {
+	say a "/msg nobody hello"
+	expect a "error: no such client: nobody"
+	say a "/msg"
+	expect a "error: usage: /msg NAME TEXT"
+	say a "/msg bob"
+	expect a "error: usage: /msg NAME TEXT"
+}
+
+@test "/quit says goodbye and others see the reason" {
+	say a "/quit off to lunch"
+	expect a "Goodbye."
+	expect_eof a
+	expect b "Client ($ADDR_a) left (off to lunch)"
+}
+
+@test "/quit without a reason" {
+	say a "/nick ann"
+	expect a "ok: you are now ann"
+	expect b "Client ($ADDR_a) is now known as ann"
+	say a "/quit"
+	expect a "Goodbye."
+	expect_eof a
+	expect b "ann left"
+}
+
+@test "a client that disconnects is announced" {
+	disconnect a
+	expect b "Client ($ADDR_a) left"
+}
+
+@test "/help lists the commands" {
+	say a "/help"
+	expect a "help: /nick NAME       set your nickname"
+	expect a "help: /who             list who is connected"
+	expect a "help: /msg NAME TEXT   send TEXT to NAME only"
+	expect a "help: /quit [REASON]   leave the chat"
+	expect a "help: /help            this list"
+	expect a "help: //TEXT           send a message that starts with /"
+}
+
+@test "an unknown command is an error" {
+	say a "/frobnicate now"
+	expect a "error: unknown command /frobnicate (try /help)"
+	say a "/"
+	expect a "error: unknown command / (try /help)"
+}
+
+@test "a double slash sends a message that starts with a slash" {
+	say a "//etc/passwd is a file"
+	expect a '"/etc/passwd is a file" received by the server'
+	expect b "Client ($ADDR_a) said: /etc/passwd is a file"
+}
