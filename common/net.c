@@ -81,6 +81,16 @@ fail:
 }
 
 int
+net_addr_valid(const char *s)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	return inet_pton(AF_INET, s, &a4) == 1 ||
+	    inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+int
 net_local_port(int fd)
 {
 	struct sockaddr_storage	ss;

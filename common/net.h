@@ -16,6 +16,8 @@
  * Returns the descriptor, or -1 with errno (EAI_* failures as EINVAL).
  */
 int	net_listen(const char *addr, int port, int type);
+/* 1 if s is a numeric IPv4 or IPv6 address. */
+int	net_addr_valid(const char *s);
 /* The port a bound socket got, or -1. */
 int	net_local_port(int fd);
 /* "IP:PORT" of the socket's local address into buf (PROTO_ADDR_MAX). */

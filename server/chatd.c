@@ -178,6 +178,8 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "b:dhm:p:P:q:r:R:Su:U:vVw:")) != -1) {
 		switch (ch) {
 		case 'b':
+			if (!net_addr_valid(optarg))
+				bad_option("bind address", optarg);
 			conf.bind_addr = optarg;
 			break;
 		case 'd':

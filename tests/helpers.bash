@@ -166,3 +166,20 @@ expect_welcome() {
 join() {
 	connect "$1" && expect_welcome "$1"
 }
+
+# worker_of ADDR: the number of the worker serving the client at ADDR,
+# from the log of a server started with -v.
+worker_of() {
+	sed -n "s/^chatd: worker \([0-9]*\): $1 connected .*/\1/p" \
+	    "$BATS_TEST_TMPDIR/server.log" | tail -n 1
+}
+
+# worker_pid N: the pid of worker N, from chatd -S.
+worker_pid() {
+	"$CHATD" -S -p "$TCP_PORT" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# log_has PATTERN: the server log has a line matching PATTERN (grep -E).
+log_has() {
+	grep -qE "$1" "$BATS_TEST_TMPDIR/server.log"
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# chatd's command line: usage, bad options and values, taken ports.
+
+load helpers
+
+@test "-h prints the usage to stdout and exits 0" {
+	run --separate-stderr -0 "$CHATD" -h
+	[ "${lines[0]}" = "usage: chatd [-dhvV] [-w workers] [-b address] [-p port] [-u port|none]" ]
+	[ "${lines[3]}" = "       chatd -S [-p port]" ]
+	[ -z "$stderr" ]
+}
+
+@test "-V prints the version" {
+	run -0 "$CHATD" -V
+	[[ "$output" =~ ^chatd\ [0-9]+\.[0-9]+ ]]
+}
+
+# bad_value OPTION VALUE MESSAGE: exit 2, the message, then the usage.
+bad_value() {
+	run --separate-stderr -2 "$CHATD" "$1" "$2"
+	[ -z "$output" ]
+	local first=${stderr%%$'\n'*}
+	[ "$first" = "$3" ] || { echo "# got: $first" >&2; return 1; }
+	[[ "$stderr" == *"usage: chatd"* ]]
+}
+
+@test "bad option values are named, with the usage, exit 2" {
+	bad_value -w 0 "chatd: invalid worker count: 0"
+	bad_value -w x "chatd: invalid worker count: x"
+	bad_value -w 65 "chatd: invalid worker count: 65"
+	bad_value -p 70000 "chatd: invalid port: 70000"
+	bad_value -p -1 "chatd: invalid port: -1"
+	bad_value -u abc "chatd: invalid udp port: abc"
+	bad_value -b localhost "chatd: invalid bind address: localhost"
+	bad_value -m 0 "chatd: invalid max-clients: 0"
+	bad_value -q 1z "chatd: invalid send queue size: 1z"
+	bad_value -r fast "chatd: invalid rate: fast"
+	bad_value -R 1k "chatd: invalid ring size: 1k"
+}
+
+@test "an unknown option or a stray argument gives the usage, exit 2" {
+	run --separate-stderr -2 "$CHATD" -Z
+	[[ "$stderr" == *"invalid option"*"usage: chatd"* ]]
+	run --separate-stderr -2 "$CHATD" extra
+	[[ "$stderr" == "chatd: unexpected argument: extra"$'\n'"usage: chatd"* ]]
+}
+
+@test "a port that is taken is a clear error, exit 1" {
+	start_server
+	run --separate-stderr -1 "$CHATD" -b 127.0.0.1 -p "$TCP_PORT"
+	[ "$stderr" = "chatd: bind tcp 127.0.0.1:$TCP_PORT: Address already in use" ]
+	stop_server
+}
+
+@test "-u none turns the UDP service off" {
+	start_server -u none
+	grep -q "ready tcp=127.0.0.1:$TCP_PORT udp=none workers=" \
+	    "$BATS_TEST_TMPDIR/server.log"
+	stop_server
+}
+
+@test "-w sets the number of workers in the ready line" {
+	start_server -w 3
+	grep -q "ready tcp=127.0.0.1:$TCP_PORT udp=127.0.0.1:$TCP_PORT workers=3\$" \
+	    "$BATS_TEST_TMPDIR/server.log"
+	stop_server
+}
+
+@test "-S prints the scoreboard of a running chatd" {
+	start_server -w 2
+	join a
+	run -0 "$CHATD" -S -p "$TCP_PORT"
+	[[ "${lines[0]}" =~ ^chatd\ on\ port\ $TCP_PORT:\ master\ pid\ $SERVER_PID,\ 1\ clients,\ ring\ head\ [0-9]+\ of\ size\ 4194304$ ]]
+	[ "${lines[1]}" = "worker  pid       clients      msgs-in     msgs-out      bytes-out" ]
+	[ "${#lines[@]}" -eq 4 ]
+	stop_server
+}
+
+@test "-S without a chatd on the port fails, exit 1" {
+	run --separate-stderr -1 "$CHATD" -S -p 1
+	[[ "$stderr" == "chatd: no chatd hub on port 1: "* ]]
+}
+
+@test "listening on ::1 shows IPv6 addresses in brackets" {
+	[ -e /proc/net/if_inet6 ] || skip "no IPv6 on this machine"
+	local log="$BATS_TEST_TMPDIR/server.log" fd
+	"$CHATD" -b ::1 -p 0 2>"$log" 3>&- &
+	SERVER_PID=$!
+	wait_for grep -q ': ready tcp=' "$log"
+	TCP_PORT=$(sed -n 's/.*tcp=\[::1\]:\([0-9]*\) .*/\1/p' "$log")
+	[ -n "$TCP_PORT" ]
+	exec {fd}<>"/dev/tcp/::1/$TCP_PORT"
+	FD_v6=$fd
+	read_line v6
+	[[ "$LINE" =~ ^Welcome,\ Client\ \(\[::1\]:[0-9]+\)\.$ ]]
+	stop_server
+}
+
+@test "a dual-stack listener shows IPv4 clients as IPv4" {
+	[ -e /proc/net/if_inet6 ] || skip "no IPv6 on this machine"
+	local log="$BATS_TEST_TMPDIR/server.log"
+	"$CHATD" -b :: -p 0 2>"$log" 3>&- &
+	SERVER_PID=$!
+	wait_for grep -q ': ready tcp=' "$log"
+	TCP_PORT=$(sed -n 's/.*tcp=\[::\]:\([0-9]*\) .*/\1/p' "$log")
+	[ -n "$TCP_PORT" ]
+	connect a
+	read_line a
+	[[ "$LINE" =~ ^Welcome,\ Client\ \(127\.0\.0\.1:[0-9]+\)\.$ ]]
+	stop_server
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# chatd's processes: the master, its workers and the hub between them.
+
+load helpers
+
+# spread NAME...: join clients until the first two sit on different
+# workers; sets W_<name> to each client's worker.  Needs -v.
+join_on_two_workers() {
+	local i w
+	join x1
+	wait_for test -n "$(worker_of "$ADDR_x1")"
+	W_first=$(worker_of "$ADDR_x1")
+	for i in 2 3 4 5 6 7 8 9 10 11 12; do
+		join "x$i"
+		local v="ADDR_x$i"
+		wait_for test -n "$(worker_of "${!v}")"
+		w=$(worker_of "${!v}")
+		if [ "$w" != "$W_first" ]; then
+			OTHER=x$i
+			W_other=$w
+			return 0
+		fi
+	done
+	echo "# every client landed on worker $W_first" >&2
+	return 1
+}
+
+@test "a worker that dies is replaced and its clients are announced" {
+	start_server -w 2 -v
+	join_on_two_workers
+	local pid
+	pid=$(worker_pid "$W_first")
+	[ -n "$pid" ]
+	kill -KILL "$pid"
+	wait_for log_has "worker $W_first \\(pid $pid\\) killed by signal 9"
+	wait_for log_has "worker $W_first replaced"
+	# The survivor's client hears that x1 left, and can still talk.
+	local line
+	while read_line "$OTHER"; do
+		[ "$LINE" = "Client ($ADDR_x1) left (connection lost)" ] && break
+	done
+	[ "$LINE" = "Client ($ADDR_x1) left (connection lost)" ]
+	join late
+	say late "hello after the crash"
+	expect late '"hello after the crash" received by the server'
+	stop_server
+}
+
+@test "the workers exit when the master is killed, and a new chatd starts cleanly" {
+	start_server -w 2
+	local p1 p2 port=$TCP_PORT
+	p1=$(worker_pid 1)
+	p2=$(worker_pid 2)
+	[ -n "$p1" ] && [ -n "$p2" ]
+	kill -KILL "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	wait_for not_running "$p1"
+	wait_for not_running "$p2"
+	# The killed master left its hub behind; the next one replaces it.
+	[ -e "/dev/shm/chatd-$port" ]
+	"$CHATD" -b 127.0.0.1 -p "$port" 2>"$BATS_TEST_TMPDIR/server.log" 3>&- &
+	SERVER_PID=$!
+	wait_for grep -q ': ready tcp=' "$BATS_TEST_TMPDIR/server.log"
+	join a
+	say a "fresh"
+	expect a '"fresh" received by the server'
+	stop_server
+	[ ! -e "/dev/shm/chatd-$port" ]
+}
+
+@test "a stalled worker resynchronises and reports what it lost" {
+	start_server -w 2 -v -r 0 -R 64k
+	join_on_two_workers
+	local victim=x1 sender=$OTHER pid i
+	# The victim has seen everything up to the sender's arrival.
+	local n=1
+	while [ "$n" -lt "${OTHER#x}" ]; do
+		n=$((n + 1))
+		expect "$victim" "Client ($(v=ADDR_x$n; echo "${!v}")) connected"
+	done
+	pid=$(worker_pid "$W_first")
+	kill -STOP "$pid"
+	# 2000 records of ~80 bytes: more than the 64 KiB ring.
+	local v="FD_$sender"
+	seq 1 2000 | sed 's/^/flood /' >&"${!v}"
+	for i in $(seq 1 2000); do
+		read_line "$sender" || break
+		[ "$LINE" = "\"flood $i\" received by the server" ] || {
+			echo "# sender got '$LINE' at $i" >&2
+			kill -CONT "$pid"
+			return 1
+		}
+	done
+	kill -CONT "$pid"
+	expect "$victim" "*** 2000 messages lost"
+	say "$sender" "after"
+	expect "$victim" "Client ($(v=ADDR_$sender; echo "${!v}")) said: after"
+	wait_for log_has "worker $W_first: fell a ring behind: 2000 messages lost"
+	stop_server
+}
+
+@test "connections are spread evenly over the workers" {
+	start_server -w 4
+	local i
+	for i in $(seq 1 200); do
+		connect "s$i"
+	done
+	# Every connection is accepted and registered.
+	wait_for eval '[ "$("$CHATD" -S -p "$TCP_PORT" | sed -n "1s/.*, \([0-9]*\) clients,.*/\1/p")" = 200 ]'
+	local max
+	max=$("$CHATD" -S -p "$TCP_PORT" | awk 'NR > 2 { if ($3 > m) m = $3 } END { print m }')
+	# No worker holds more than 1.25 times the mean of 50.
+	[ "$max" -le 62 ] || { "$CHATD" -S -p "$TCP_PORT" >&2; return 1; }
+	stop_server
+}
