@@ -24,7 +24,7 @@ LIBS	 = -pthread
 # sanitized and plain objects are never mixed.
 SANITIZE ?=
 ifeq ($(SANITIZE),)
-O	 = build
+O	?= build
 SANFLAGS =
 else
 O	 = build/san

@@ -65,6 +65,7 @@ struct edit {
 	size_t		 e_pos;		/* cursor, a byte offset */
 	size_t		 e_off;		/* first byte shown */
 	int		 e_cols;	/* terminal width */
+	int		 e_col;		/* cursor column at the last render */
 
 	int		 e_state;	/* key decoder: escape sequences */
 	char		 e_seq[16];	/* CSI parameters */
@@ -84,6 +85,7 @@ void		edit_free(struct edit *);
 enum edit_ev	edit_key(struct edit *, unsigned char);
 void		edit_accept(struct edit *);
 int		edit_render(struct edit *, struct obuf *);
+int		edit_resize(struct edit *, int, struct obuf *);
 
 /* udpc.c */
 int	udpc_run(const char *host, const char *port);

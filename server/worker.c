@@ -370,8 +370,15 @@ worker_unthrottle(int64_t now)
 		}
 		TAILQ_REMOVE(&w.throttled, c, c_throttle);
 		c->c_flags &= ~CONN_THROTTLED;
-		if (conn_process(c, now) == 1 || (c->c_flags & CONN_DEAD))
-			continue;	/* throttled again, or gone */
+		if (conn_process(c, now) == 1) {
+			/* Throttled again: it went back on the list. */
+			wait = conn_throttle_ms(c, now);
+			if (soonest == -1 || wait < soonest)
+				soonest = wait;
+			continue;
+		}
+		if (c->c_flags & CONN_DEAD)
+			continue;
 		if (ev_mod(w.ev, c->c_fd, conn_mask(c), c) == -1)
 			log_warn("ev_mod %s", c->c_addr);
 	}

@@ -1,0 +1,1208 @@
+/*
+ * test_hub.c -- the shared-memory hub: publishing and reading, the ring
+ * wrapping and readers falling behind, the registry, the scoreboard,
+ * lock recovery, and several processes publishing and reading at once.
+ *
+ * Every hub gets a name of its own, "/chatd-test-PID-N", and is removed
+ * at the end of its case; an atexit handler and the usual termination
+ * signals remove whatever a failed case left behind.  Forked children
+ * leave with _exit() so they never run it, and each arms alarm() so
+ * that none outlives a test that went wrong.
+ */
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "hub.h"
+#include "unit.h"
+
+#define NAMES_MAX	32		/* hub names one run may use */
+#define CHILD_ALARM	60		/* seconds before a child is killed */
+#define WAIT_SECONDS	60		/* how long the parent waits */
+
+/* The concurrent cases. */
+#define CONC_WRITERS	4
+#define CONC_READERS	3
+#define CONC_RECORDS	20000		/* per writer */
+#define CONC_END	"end"		/* published after the writers */
+
+static char	names[NAMES_MAX][HUB_NAME_MAX];
+static int	nnames;
+
+/* What a concurrent case's reader reports through a pipe. */
+struct conc_result {
+	int		cr_reader;
+	uint64_t	cr_hash;
+	uint64_t	cr_got;
+	uint64_t	cr_lost;
+};
+
+struct conc {
+	struct hub	*c_hub;
+	int		 c_fill;	/* records of varying length */
+	int		 c_may_lose;	/* the ring is small */
+	int		 c_index;	/* writer or reader number */
+	int		 c_go;		/* read end: EOF means start */
+	int		 c_go_w;	/* write end, closed by children */
+	int		 c_res;		/* readers write a conc_result */
+};
+
+static void	unlink_all(void);
+static void	on_signal(int);
+static char	*new_name(void);
+static struct hub *hub_new(size_t, int, unsigned);
+static void	hub_end(struct hub *);
+static pid_t	spawn(int (*)(void *), void *);
+static int	wait_child(pid_t, int, int *);
+static int	wait_ok(pid_t, const char *);
+static size_t	make_text(char *, int, unsigned long, int);
+static int	check_text(const struct hub_msg *, int, int *,
+		    unsigned long *);
+static uint64_t	fnv(uint64_t, const void *, size_t);
+static int	read_msg(struct hub *, struct hub_cursor *, struct hub_msg *,
+		    uint64_t, const char *, size_t);
+static size_t	rec_size(struct hub *, size_t);
+static int	fill_to(struct hub *, struct hub_cursor *, size_t,
+		    uint64_t *);
+static int	readable(int);
+
+static int	child_reg_die(void *);
+static void	die_in_lock(const struct hub_client_info *, void *);
+static int	child_registry(void *);
+static int	child_add_one(void *);
+static void	hold_and_probe(const struct hub_client_info *, void *);
+static int	child_publish_die(void *);
+static int	child_publish_one(void *);
+static int	child_create(void *);
+static int	child_stale(void *);
+static int	conc_wait_go(struct conc *);
+static int	conc_writer(void *);
+static int	conc_reader(void *);
+static void	conc_run(size_t, int);
+
+static void	t_name(void);
+static void	t_create_args(void);
+static void	t_publish_read(void);
+static void	t_cursor_init(void);
+static void	t_text_max(void);
+static void	t_wrap(void);
+static void	t_wrap_edges(void);
+static void	t_lost_all(void);
+static void	t_lost_partial(void);
+static void	t_one_ring_behind(void);
+static void	t_attach(void);
+static void	t_scoreboard(void);
+static void	t_wake(void);
+static void	t_reg_add(void);
+static void	t_reg_nick(void);
+static void	t_reg_foreach(void);
+static void	t_reg_reap(void);
+static void	t_recover_harmless(void);
+static void	t_recover_reg(void);
+static void	t_recover_ring(void);
+static void	t_in_use(void);
+static void	t_stale(void);
+static void	t_conc_big(void);
+static void	t_conc_small(void);
+static void	t_no_leftovers(void);
+
+/* Remove every object this run may have made; for exit and signals. */
+static void
+unlink_all(void)
+{
+	int	i;
+
+	for (i = 0; i < nnames; i++)
+		shm_unlink(names[i]);
+}
+
+static void
+on_signal(int sig)
+{
+	unlink_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* A fresh object name, remembered for the cleanup. */
+static char *
+new_name(void)
+{
+	char	*name;
+
+	if (nnames == NAMES_MAX) {
+		fprintf(stderr, "test_hub: too many hub names\n");
+		exit(1);
+	}
+	name = names[nnames];
+	snprintf(name, HUB_NAME_MAX, "/chatd-test-%ld-%d", (long)getpid(),
+	    nnames);
+	nnames++;
+	return name;
+}
+
+static struct hub *
+hub_new(size_t ring, int nworkers, unsigned max_clients)
+{
+	struct hub	*h;
+
+	if ((h = hub_create(new_name(), ring, nworkers, max_clients)) == NULL)
+		FAIL("hub_create: %s", strerror(errno));
+	return h;
+}
+
+static void
+hub_end(struct hub *h)
+{
+	if (h == NULL)
+		return;
+	if (hub_unlink(h) == -1)
+		FAIL("hub_unlink: %s", strerror(errno));
+	hub_detach(h);
+}
+
+/* Run fn(arg) in a child that exits with its return value. */
+static pid_t
+spawn(int (*fn)(void *), void *arg)
+{
+	pid_t	pid;
+
+	if ((pid = unit_fork()) == -1) {
+		FAIL("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		alarm(CHILD_ALARM);
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+/*
+ * Wait up to seconds for pid; 1 with its status in *st, or 0 after
+ * killing it when the time is up.
+ */
+static int
+wait_child(pid_t pid, int seconds, int *st)
+{
+	struct timespec	ms = { 0, 1000000 };
+	long		left = seconds * 1000L;
+	pid_t		r;
+
+	if (pid <= 0)
+		return 0;
+	for (; left > 0; left--) {
+		if ((r = waitpid(pid, st, WNOHANG)) == pid)
+			return 1;
+		if (r == -1 && errno != EINTR) {
+			FAIL("waitpid %ld: %s", (long)pid, strerror(errno));
+			return 0;
+		}
+		nanosleep(&ms, NULL);
+	}
+	FAIL("child %ld still running after %d s; killed", (long)pid,
+	    seconds);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, st, 0) == -1 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* Wait for pid and check that it exited 0. */
+static int
+wait_ok(pid_t pid, const char *what)
+{
+	int	st;
+
+	if (!wait_child(pid, WAIT_SECONDS, &st))
+		return 0;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 1;
+	if (WIFEXITED(st))
+		FAIL("%s: exit status %d", what, WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		FAIL("%s: killed by signal %d", what, WTERMSIG(st));
+	return 0;
+}
+
+/*
+ * The text of record n of writer i: "w<i> <n>", and with fill a blank
+ * and a run of one letter whose length varies from record to record.
+ */
+static size_t
+make_text(char *buf, int i, unsigned long n, int fill)
+{
+	size_t	len, extra;
+
+	len = (size_t)snprintf(buf, HUB_TEXT_MAX, "w%d %lu", i, n);
+	if (fill) {
+		extra = (n * 7 + (unsigned long)i * 13) % 300;
+		buf[len++] = ' ';
+		memset(buf + len, 'a' + (int)((n + (unsigned long)i) % 26),
+		    extra);
+		len += extra;
+	}
+	return len;
+}
+
+/*
+ * Check that msg is a well-formed record of the concurrent cases, its
+ * text, origin and target all of one piece; return its writer and n.
+ */
+static int
+check_text(const struct hub_msg *msg, int fill, int *ip, unsigned long *np)
+{
+	char		want[HUB_TEXT_MAX];
+	const char	*p = msg->m_text, *end = msg->m_text + msg->m_len;
+	unsigned long	n = 0;
+	size_t		len;
+	int		i;
+
+	if (msg->m_len < 4 || msg->m_len > HUB_TEXT_MAX || p[0] != 'w' ||
+	    p[1] < '0' || p[1] >= '0' + CONC_WRITERS || p[2] != ' ')
+		goto bad;
+	i = p[1] - '0';
+	for (p += 3; p < end && *p >= '0' && *p <= '9'; p++)
+		n = n * 10 + (unsigned long)(*p - '0');
+	if (n >= CONC_RECORDS)
+		goto bad;
+	len = make_text(want, i, n, fill);
+	if (msg->m_len != len || memcmp(msg->m_text, want, len) != 0 ||
+	    msg->m_origin != (uint64_t)i + 1 || msg->m_target != n + 1)
+		goto bad;
+	*ip = i;
+	*np = n;
+	return 1;
+bad:
+	FAIL("malformed record seq %llu origin %llu target %llu:",
+	    (unsigned long long)msg->m_seq,
+	    (unsigned long long)msg->m_origin,
+	    (unsigned long long)msg->m_target);
+	printf("#   ");
+	unit_show(msg->m_text, msg->m_len < HUB_TEXT_MAX ? msg->m_len :
+	    HUB_TEXT_MAX);
+	printf("\n");
+	return 0;
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char	*s = p;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Read one record and check it is seq with the given text. */
+static int
+read_msg(struct hub *h, struct hub_cursor *cur, struct hub_msg *msg,
+    uint64_t seq, const char *text, size_t len)
+{
+	uint64_t	lost = 0;
+	int		r;
+
+	r = hub_read(h, cur, msg, &lost);
+	if (!CHECK_INT(r, HUB_MSG)) {
+		if (r == HUB_LOST)
+			FAIL("lost %llu", (unsigned long long)lost);
+		FAIL("wanted seq %llu", (unsigned long long)seq);
+		return 0;
+	}
+	return CHECK_UINT(msg->m_seq, seq) &&
+	    CHECK_MEM(msg->m_text, msg->m_len, text, len);
+}
+
+/*
+ * How far the head moves for a record of len bytes, learnt by
+ * publishing one: the layout is hub.c's business, not the test's.
+ */
+static size_t
+rec_size(struct hub *h, size_t len)
+{
+	static char	zeros[HUB_TEXT_MAX];
+	uint64_t	before = hub_head(h);
+
+	hub_publish(h, 0, 0, zeros, len);
+	return (size_t)(hub_head(h) - before);
+}
+
+/*
+ * Publish records, reading each back, until exactly left bytes remain
+ * before the end of the ring.  hdr is the size of an empty record and
+ * *seq the last seq published.
+ */
+static int
+fill_to(struct hub *h, struct hub_cursor *cur, size_t left, uint64_t *seq)
+{
+	struct hub_msg	msg;
+	char		text[HUB_TEXT_MAX];
+	size_t		ring = hub_ring_size(h), hdr, rem, len;
+	uint64_t	before;
+
+	/* A zero-length record: its size is the header's. */
+	before = hub_head(h);
+	if (ring - before % ring < 64 + left) {
+		FAIL("fill_to: too close to the end of the ring");
+		return 0;
+	}
+	hub_publish(h, 0, 0, "", 0);
+	hdr = (size_t)(hub_head(h) - before);
+	if (!read_msg(h, cur, &msg, ++*seq, "", 0))
+		return 0;
+	for (;;) {
+		rem = ring - hub_head(h) % ring;
+		if (rem < left) {
+			FAIL("fill_to: overshot (%zu < %zu)", rem, left);
+			return 0;
+		}
+		rem -= left;
+		if (rem == 0)
+			return 1;
+		/* Leave either nothing or room for at least a header. */
+		len = rem - hdr;
+		if (len > HUB_TEXT_MAX - 8)
+			len = rem - hdr > HUB_TEXT_MAX + hdr ?
+			    HUB_TEXT_MAX - 8 : rem - 2 * hdr;
+		memset(text, 'f', len);
+		before = hub_head(h);
+		hub_publish(h, *seq, 0, text, len);
+		if (!read_msg(h, cur, &msg, ++*seq, text, len))
+			return 0;
+		if (len % 8 == 0 && !CHECK_UINT(hub_head(h) - before,
+		    hdr + len))
+			return 0;
+	}
+}
+
+/* 1 if fd has something to read now. */
+static int
+readable(int fd)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+static void
+t_name(void)
+{
+	char	buf[HUB_NAME_MAX], small[8];
+
+	hub_name(buf, sizeof(buf), 8080);
+	CHECK_STR(buf, "/chatd-8080");
+	hub_name(buf, sizeof(buf), 0);
+	CHECK_STR(buf, "/chatd-0");
+	hub_name(small, sizeof(small), 65535);
+	CHECK_STR(small, "/chatd-");
+}
+
+static void
+t_create_args(void)
+{
+	struct hub	*h;
+	char		*name = new_name();
+	int		 fd;
+
+	errno = 0;
+	CHECK((h = hub_create(name, HUB_RING_MIN, 0, 10)) == NULL);
+	CHECK_INT(errno, EINVAL);
+	hub_detach(h);
+	CHECK((h = hub_create(name, HUB_RING_MIN, HUB_WORKERS_MAX + 1,
+	    10)) == NULL);
+	CHECK_INT(errno, EINVAL);
+	hub_detach(h);
+	CHECK((h = hub_create(name, HUB_RING_MIN - 8, 1, 10)) == NULL);
+	CHECK_INT(errno, EINVAL);
+	hub_detach(h);
+	CHECK((h = hub_create(name, HUB_RING_MIN + 4, 1, 10)) == NULL);
+	CHECK_INT(errno, EINVAL);
+	hub_detach(h);
+	CHECK((h = hub_create(name, HUB_RING_MAX + 8, 1, 10)) == NULL);
+	CHECK_INT(errno, EINVAL);
+	hub_detach(h);
+	/* Nothing was made. */
+	CHECK((fd = shm_open(name, O_RDONLY, 0)) == -1);
+	CHECK_INT(errno, ENOENT);
+	if (fd != -1)
+		close(fd);
+	/* The extremes that are allowed. */
+	h = hub_new(HUB_RING_MIN, HUB_WORKERS_MAX, 0);
+	if (CHECK(h != NULL)) {
+		CHECK_INT(hub_nworkers(h), HUB_WORKERS_MAX);
+		CHECK_UINT(hub_ring_size(h), HUB_RING_MIN);
+	}
+	hub_end(h);
+}
+
+static void
+t_publish_read(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 a, b;
+	struct hub_msg		 msg;
+	uint64_t		 lost;
+
+	if ((h = hub_new(HUB_RING_MIN, 4, 16)) == NULL)
+		return;
+	CHECK_UINT(hub_head(h), 0);
+	hub_cursor_init(h, &a);
+	hub_cursor_init(h, &b);
+	CHECK_INT(hub_read(h, &a, &msg, &lost), HUB_EMPTY);
+
+	CHECK_UINT(hub_publish(h, 7, 0, "hello", 5), 1);
+	CHECK_UINT(hub_publish(h, 0, 9, "", 0), 2);
+	CHECK_UINT(hub_publish(h, 3, 4, "third one", 9), 3);
+	CHECK(hub_head(h) > 0);
+
+	if (read_msg(h, &a, &msg, 1, "hello", 5)) {
+		CHECK_UINT(msg.m_origin, 7);
+		CHECK_UINT(msg.m_target, 0);
+	}
+	if (read_msg(h, &a, &msg, 2, "", 0)) {
+		CHECK_UINT(msg.m_origin, 0);
+		CHECK_UINT(msg.m_target, 9);
+	}
+	if (read_msg(h, &a, &msg, 3, "third one", 9)) {
+		CHECK_UINT(msg.m_origin, 3);
+		CHECK_UINT(msg.m_target, 4);
+	}
+	CHECK_INT(hub_read(h, &a, &msg, &lost), HUB_EMPTY);
+	CHECK_UINT(a.hc_seq, 3);
+	CHECK_UINT(a.hc_pos, hub_head(h));
+
+	/* Another cursor is independent and sees the same records. */
+	read_msg(h, &b, &msg, 1, "hello", 5);
+	CHECK_UINT(hub_publish(h, 1, 2, "fourth", 6), 4);
+	read_msg(h, &a, &msg, 4, "fourth", 6);
+	read_msg(h, &b, &msg, 2, "", 0);
+	read_msg(h, &b, &msg, 3, "third one", 9);
+	read_msg(h, &b, &msg, 4, "fourth", 6);
+	CHECK_INT(hub_read(h, &b, &msg, &lost), HUB_EMPTY);
+	/* Binary text goes through unchanged. */
+	CHECK_UINT(hub_publish(h, 0, 0, "a\0b\n\xff", 5), 5);
+	read_msg(h, &a, &msg, 5, "a\0b\n\xff", 5);
+	hub_end(h);
+}
+
+static void
+t_cursor_init(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	uint64_t		 lost;
+
+	if ((h = hub_new(HUB_RING_MIN, 2, 4)) == NULL)
+		return;
+	hub_publish(h, 0, 0, "old 1", 5);
+	hub_publish(h, 0, 0, "old 2", 5);
+	hub_publish(h, 0, 0, "old 3", 5);
+	hub_cursor_init(h, &cur);
+	CHECK_UINT(cur.hc_seq, 3);
+	CHECK_UINT(cur.hc_pos, hub_head(h));
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	hub_publish(h, 0, 0, "new", 3);
+	read_msg(h, &cur, &msg, 4, "new", 3);
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	hub_end(h);
+}
+
+static void
+t_text_max(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	char			*text;
+	size_t			 i;
+
+	if ((h = hub_new(HUB_RING_MIN, 2, 4)) == NULL)
+		return;
+	if ((text = malloc(HUB_TEXT_MAX + 100)) == NULL)
+		abort();
+	for (i = 0; i < HUB_TEXT_MAX + 100; i++)
+		text[i] = (char)('A' + i % 50);
+	hub_cursor_init(h, &cur);
+	hub_publish(h, 0, 0, text, HUB_TEXT_MAX);
+	read_msg(h, &cur, &msg, 1, text, HUB_TEXT_MAX);
+	/* Longer text is cut at HUB_TEXT_MAX, never overruns. */
+	hub_publish(h, 0, 0, text, HUB_TEXT_MAX + 100);
+	read_msg(h, &cur, &msg, 2, text, HUB_TEXT_MAX);
+	free(text);
+	hub_end(h);
+}
+
+static void
+t_wrap(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	char			 text[HUB_TEXT_MAX];
+	uint32_t		 r = 2463534242U;
+	uint64_t		 seq = 0, lost;
+	size_t			 len, ring = HUB_RING_MIN, i;
+	int			 batch, k, ok = 1;
+
+	if ((h = hub_new(ring, 2, 4)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	/*
+	 * Records of every size from empty to the largest, published in
+	 * batches well under a ring and read back after each batch.
+	 */
+	while (ok && hub_head(h) < 6 * ring) {
+		r ^= r << 13;
+		r ^= r >> 17;
+		r ^= r << 5;
+		batch = 1 + (int)(r % 20);
+		for (k = 0; k < batch; k++) {
+			len = (seq * 37 + r % 7) % (HUB_TEXT_MAX + 1);
+			for (i = 0; i < len; i++)
+				text[i] = (char)(seq + i * 3);
+			CHECK_UINT(hub_publish(h, seq * 3 + 1, seq * 5 + 2,
+			    text, len), seq + 1);
+			seq++;
+		}
+		for (k = batch; k > 0 && ok; k--) {
+			ok = CHECK_INT(hub_read(h, &cur, &msg, &lost),
+			    HUB_MSG) &&
+			    CHECK_UINT(msg.m_seq, seq - (uint64_t)k + 1) &&
+			    CHECK_UINT(msg.m_origin, msg.m_seq * 3 - 2) &&
+			    CHECK_UINT(msg.m_target, msg.m_seq * 5 - 3);
+			if (!ok)
+				break;
+			len = ((msg.m_seq - 1) * 37 + r % 7) %
+			    (HUB_TEXT_MAX + 1);
+			for (i = 0; i < len; i++)
+				text[i] = (char)(msg.m_seq - 1 + i * 3);
+			ok = CHECK_MEM(msg.m_text, msg.m_len, text, len);
+		}
+		if (ok)
+			ok = CHECK_INT(hub_read(h, &cur, &msg, &lost),
+			    HUB_EMPTY);
+	}
+	CHECK(seq > 200);
+	hub_end(h);
+}
+
+static void
+t_wrap_edges(void)
+{
+	static const size_t	 lefts[] = { 0, 8, 16, 24, 32, 40, 48, 64,
+				    1000 };
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	char			 text[200];
+	size_t			 i, ring = HUB_RING_MIN, need;
+	uint64_t		 seq = 0, lost;
+
+	if ((h = hub_new(ring, 2, 4)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	memset(text, 'x', sizeof(text));
+	/*
+	 * Leave exactly "left" bytes at the end of the ring: none, too few
+	 * for even a padding header, room for a header but not the record,
+	 * then publish a record that does not fit and read everything back.
+	 */
+	for (i = 0; i < sizeof(lefts) / sizeof(lefts[0]); i++) {
+		if (!fill_to(h, &cur, lefts[i], &seq))
+			break;
+		need = hub_head(h) % ring;
+		text[0] = (char)('0' + i);
+		hub_publish(h, 0, seq + 1, text, sizeof(text));
+		if (!read_msg(h, &cur, &msg, ++seq, text, sizeof(text)) ||
+		    !CHECK_UINT(msg.m_target, seq))
+			break;
+		/* It did not fit, so it went at the start of the ring. */
+		if (lefts[i] < sizeof(text) && !CHECK(hub_head(h) % ring <
+		    need))
+			FAIL("left %zu", lefts[i]);
+		CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+		/* A lap later, go on from wherever the head is now. */
+		if (!fill_to(h, &cur, ring / 2, &seq))
+			break;
+	}
+	hub_end(h);
+}
+
+static void
+t_lost_all(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	char			 text[100];
+	uint64_t		 lost = 0;
+	int			 n;
+
+	if ((h = hub_new(HUB_RING_MIN, 2, 4)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	memset(text, 'L', sizeof(text));
+	/* Three rings' worth that nobody reads. */
+	for (n = 0; hub_head(h) < 3 * HUB_RING_MIN; n++)
+		hub_publish(h, 0, 0, text, sizeof(text));
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_LOST);
+	CHECK_UINT(lost, n);
+	CHECK_UINT(cur.hc_seq, n);
+	/* Resynchronised at the head: nothing old, then the next record. */
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	hub_publish(h, 5, 6, "after", 5);
+	if (read_msg(h, &cur, &msg, n + 1, "after", 5)) {
+		CHECK_UINT(msg.m_origin, 5);
+		CHECK_UINT(msg.m_target, 6);
+	}
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	hub_end(h);
+}
+
+static void
+t_lost_partial(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur, fresh;
+	struct hub_msg		 msg;
+	char			 text[64];
+	uint64_t		 lost = 0, i, n;
+	size_t			 len;
+
+	if ((h = hub_new(HUB_RING_MIN, 2, 4)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	for (i = 1; i <= 10; i++) {
+		len = (size_t)snprintf(text, sizeof(text), "m%llu",
+		    (unsigned long long)i);
+		hub_publish(h, 0, 0, text, len);
+	}
+	for (i = 1; i <= 4; i++) {
+		len = (size_t)snprintf(text, sizeof(text), "m%llu",
+		    (unsigned long long)i);
+		read_msg(h, &cur, &msg, i, text, len);
+	}
+	/* The reader stops at 4 while more than a ring goes by. */
+	hub_cursor_init(h, &fresh);
+	for (n = 10; hub_head(h) - fresh.hc_pos <= HUB_RING_MIN; n++)
+		hub_publish(h, 0, 0, "filler filler filler", 20);
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_LOST);
+	CHECK_UINT(lost, n - 4);
+	hub_publish(h, 0, 0, "next", 4);
+	read_msg(h, &cur, &msg, n + 1, "next", 4);
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	/* One that was only a little behind lost nothing but the lap. */
+	CHECK_INT(hub_read(h, &fresh, &msg, &lost), HUB_LOST);
+	CHECK_UINT(lost, n - 10);
+	read_msg(h, &fresh, &msg, n + 1, "next", 4);
+	hub_end(h);
+}
+
+static void
+t_one_ring_behind(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	char			 text[HUB_TEXT_MAX];
+	size_t			 ring = HUB_RING_MIN, len, size;
+	uint64_t		 lost = 0, i, n;
+
+	if ((h = hub_new(ring, 2, 4)) == NULL)
+		return;
+	/* Find a text length whose record divides the ring. */
+	memset(text, 'r', sizeof(text));
+	for (len = 1; len < 200; len++)
+		if (ring % (size = rec_size(h, len)) == 0 && size > 16)
+			break;
+	if (!CHECK(len < 200)) {
+		hub_end(h);
+		return;
+	}
+	/* Exactly one ring of records after the cursor: all still there. */
+	hub_cursor_init(h, &cur);
+	n = ring / size;
+	for (i = 0; i < n; i++) {
+		text[0] = (char)i;
+		hub_publish(h, 0, 0, text, len);
+	}
+	CHECK_UINT(hub_head(h) - cur.hc_pos, ring);
+	for (i = 0; i < n; i++) {
+		text[0] = (char)i;
+		if (!read_msg(h, &cur, &msg, cur.hc_seq + 1, text, len))
+			break;
+	}
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	/* One record more than a ring: the oldest is gone. */
+	for (i = 0; i <= n; i++)
+		hub_publish(h, 0, 0, text, len);
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_LOST);
+	CHECK_UINT(lost, n + 1);
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	hub_end(h);
+}
+
+static void
+t_attach(void)
+{
+	struct hub		*h, *ro;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	struct hub_stats	 st;
+	char			*name;
+	int			 fd;
+
+	if ((h = hub_new(HUB_RING_MIN * 2, 3, 8)) == NULL)
+		return;
+	hub_publish(h, 0, 0, "before", 6);
+	hub_worker_start(h, 2, getpid());
+	hub_count_in(h, 5);
+	name = names[nnames - 1];
+	if (CHECK((ro = hub_attach(name)) != NULL)) {
+		CHECK_INT(hub_nworkers(ro), 3);
+		CHECK_UINT(hub_ring_size(ro), HUB_RING_MIN * 2);
+		CHECK_UINT(hub_head(ro), hub_head(h));
+		CHECK_INT(hub_master_pid(ro), getpid());
+		hub_worker_stats(ro, 2, &st);
+		CHECK_INT(st.st_pid, getpid());
+		CHECK_UINT(st.st_msgs_in, 5);
+		/* A read-only handle can follow the ring. */
+		hub_cursor_init(ro, &cur);
+		hub_publish(h, 0, 0, "after", 5);
+		read_msg(ro, &cur, &msg, 2, "after", 5);
+		hub_detach(ro);
+	}
+	hub_end(h);
+
+	errno = 0;
+	CHECK(hub_attach(name) == NULL);
+	CHECK_INT(errno, ENOENT);
+	/* Something else under a hub's name is refused. */
+	name = new_name();
+	if (CHECK((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) !=
+	    -1)) {
+		errno = 0;
+		CHECK(hub_attach(name) == NULL);
+		CHECK_INT(errno, EPROTO);
+		CHECK_INT(ftruncate(fd, 65536), 0);
+		errno = 0;
+		CHECK(hub_attach(name) == NULL);
+		CHECK_INT(errno, EPROTO);
+		close(fd);
+		shm_unlink(name);
+	}
+}
+
+static void
+t_scoreboard(void)
+{
+	struct hub		*h;
+	struct hub_stats	 st;
+
+	if ((h = hub_new(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	CHECK_INT(hub_nworkers(h), 4);
+	CHECK_INT(hub_master_pid(h), getpid());
+	hub_worker_stats(h, 1, &st);
+	CHECK_INT(st.st_pid, 0);
+	CHECK_UINT(st.st_clients + st.st_msgs_in + st.st_msgs_out +
+	    st.st_bytes_out, 0);
+
+	hub_worker_start(h, 1, getpid());
+	hub_count_in(h, 3);
+	hub_count_out(h, 2, 100);
+	hub_count_out(h, 1, 50);
+	hub_count_clients(h, 2);
+	hub_count_clients(h, -1);
+	hub_worker_stats(h, 1, &st);
+	CHECK_INT(st.st_pid, getpid());
+	CHECK_UINT(st.st_clients, 1);
+	CHECK_UINT(st.st_msgs_in, 3);
+	CHECK_UINT(st.st_msgs_out, 3);
+	CHECK_UINT(st.st_bytes_out, 150);
+	/* Other slots are untouched. */
+	hub_worker_stats(h, 0, &st);
+	CHECK_UINT(st.st_clients + st.st_msgs_in + st.st_msgs_out, 0);
+	/* A new worker in the slot starts from zero. */
+	hub_worker_start(h, 1, getpid());
+	hub_worker_stats(h, 1, &st);
+	CHECK_UINT(st.st_clients + st.st_msgs_in + st.st_msgs_out +
+	    st.st_bytes_out, 0);
+	hub_end(h);
+}
+
+static void
+t_wake(void)
+{
+	struct hub	*h;
+	int		 fds[2], mine[2];
+
+	if ((h = hub_new(HUB_RING_MIN, 2, 4)) == NULL)
+		return;
+	if (!CHECK_INT(wake_open(fds), 0) || !CHECK_INT(wake_open(mine), 0)) {
+		hub_end(h);
+		return;
+	}
+	hub_set_wake(h, 1, fds[1]);
+	hub_set_wake(h, 0, mine[1]);
+	hub_worker_start(h, 1, getpid());	/* slot 1 is alive */
+	hub_worker_start(h, 0, getpid());	/* and we are slot 0 */
+	CHECK(!readable(fds[0]));
+
+	/* One poke, however many records, until the worker acks. */
+	hub_publish(h, 0, 0, "one", 3);
+	CHECK(readable(fds[0]));
+	wake_drain(fds[0]);
+	hub_publish(h, 0, 0, "two", 3);
+	hub_publish(h, 0, 0, "three", 5);
+	CHECK(!readable(fds[0]));
+	/* The publisher never wakes itself. */
+	CHECK(!readable(mine[0]));
+
+	/* Slot 1 acks (which worker_start also does), then it is poked. */
+	hub_worker_start(h, 1, getpid());
+	hub_wake_ack(h);
+	hub_worker_start(h, 0, getpid());
+	hub_publish(h, 0, 0, "four", 4);
+	CHECK(readable(fds[0]));
+	wake_drain(fds[0]);
+
+	/* A dead slot is not poked. */
+	hub_worker_start(h, 1, getpid());
+	hub_recover(h, 1, getpid() + 1);
+	hub_worker_start(h, 0, getpid());
+	hub_publish(h, 0, 0, "five", 4);
+	CHECK(!readable(fds[0]));
+	wake_close(fds);
+	wake_close(mine);
+	hub_end(h);
+}
+
+/* foreach/reap callback: collect the clients into an array. */
+struct collect {
+	struct hub_client_info	co_ci[16];
+	unsigned		co_n;
+};
+
+static void collect_fn(const struct hub_client_info *, void *);
+
+static void
+collect_fn(const struct hub_client_info *ci, void *arg)
+{
+	struct collect	*co = arg;
+
+	if (co->co_n < 16)
+		co->co_ci[co->co_n] = *ci;
+	co->co_n++;
+}
+
+static void
+t_reg_add(void)
+{
+	struct hub	*h;
+	uint64_t	 id[5], again;
+	unsigned	 slot[5], s;
+	int		 i, j;
+
+	if ((h = hub_new(HUB_RING_MIN, 2, 4)) == NULL)
+		return;
+	for (i = 0; i < 4; i++) {
+		id[i] = hub_client_add(h, "127.0.0.1:1000", &slot[i]);
+		CHECK(id[i] != 0);
+		CHECK(slot[i] < 4);
+		for (j = 0; j < i; j++) {
+			CHECK(id[j] != id[i]);
+			CHECK(slot[j] != slot[i]);
+		}
+	}
+	CHECK_UINT(hub_total_clients(h), 4);
+	errno = 0;
+	s = 99;
+	CHECK_UINT(hub_client_add(h, "127.0.0.1:1001", &s), 0);
+	CHECK_INT(errno, ENOSPC);
+	CHECK_UINT(s, 99);
+	CHECK_UINT(hub_total_clients(h), 4);
+
+	/* A freed slot is used again, with a new id. */
+	hub_client_remove(h, slot[2]);
+	CHECK_UINT(hub_total_clients(h), 3);
+	hub_client_remove(h, slot[2]);		/* twice is harmless */
+	CHECK_UINT(hub_total_clients(h), 3);
+	again = hub_client_add(h, "127.0.0.1:1002", &s);
+	CHECK(again != 0);
+	CHECK_UINT(s, slot[2]);
+	for (i = 0; i < 4; i++)
+		CHECK(again != id[i]);
+	CHECK_UINT(hub_total_clients(h), 4);
+	CHECK_UINT(hub_client_add(h, "x", &s), 0);
+	hub_end(h);
+
+	/* A server with no room at all. */
+	if ((h = hub_new(HUB_RING_MIN, 1, 0)) == NULL)
+		return;
+	errno = 0;
+	CHECK_UINT(hub_client_add(h, "x", &s), 0);
+	CHECK_INT(errno, ENOSPC);
+	hub_end(h);
+}
+
+static void
+t_reg_nick(void)
+{
+	struct hub	*h;
+	char		 exact[PROTO_NICK_MAX + 1];
+	uint64_t	 a, b;
+	unsigned	 sa, sb;
+
+	if ((h = hub_new(HUB_RING_MIN, 2, 8)) == NULL)
+		return;
+	a = hub_client_add(h, "10.0.0.1:1", &sa);
+	b = hub_client_add(h, "10.0.0.2:2", &sb);
+	CHECK_INT(hub_client_set_nick(h, sa, "Alice"), 0);
+	errno = 0;
+	CHECK_INT(hub_client_set_nick(h, sb, "alice"), -1);
+	CHECK_INT(errno, EEXIST);
+	errno = 0;
+	CHECK_INT(hub_client_set_nick(h, sb, "ALICE"), -1);
+	CHECK_INT(errno, EEXIST);
+	/* Changing the case of one's own name is allowed. */
+	CHECK_INT(hub_client_set_nick(h, sa, "ALICE"), 0);
+	CHECK_INT(hub_client_set_nick(h, sb, "Bob"), 0);
+
+	memset(exact, 0, sizeof(exact));
+	CHECK_UINT(hub_client_find(h, "aLiCe", exact, sizeof(exact)), a);
+	CHECK_STR(exact, "ALICE");
+	CHECK_UINT(hub_client_find(h, "bob", exact, sizeof(exact)), b);
+	CHECK_STR(exact, "Bob");
+	strcpy(exact, "untouched");
+	CHECK_UINT(hub_client_find(h, "carol", exact, sizeof(exact)), 0);
+	CHECK_STR(exact, "untouched");
+	/* An unnamed client is not called "". */
+	CHECK_UINT(hub_client_add(h, "10.0.0.3:3", &sb) != 0, 1);
+	CHECK_UINT(hub_client_find(h, "", exact, sizeof(exact)), 0);
+
+	/* A name is free again once its client has gone. */
+	hub_client_remove(h, sa);
+	CHECK_UINT(hub_client_find(h, "alice", exact, sizeof(exact)), 0);
+	CHECK_INT(hub_client_set_nick(h, sb, "alice"), 0);
+	CHECK_UINT(hub_client_find(h, "ALICE", exact, sizeof(exact)),
+	    hub_client_find(h, "alice", exact, sizeof(exact)));
+	CHECK_STR(exact, "alice");
+	hub_end(h);
+}
+
+static void
+t_reg_foreach(void)
+{
+	struct hub	*h;
+	struct collect	 co;
+	unsigned	 s[3];
+	uint64_t	 id[3];
+
+	if ((h = hub_new(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	memset(&co, 0, sizeof(co));
+	CHECK_UINT(hub_client_foreach(h, collect_fn, &co), 0);
+	CHECK_UINT(co.co_n, 0);
+
+	hub_worker_start(h, 2, getpid());
+	id[0] = hub_client_add(h, "192.0.2.1:40000", &s[0]);
+	hub_worker_start(h, 3, getpid());
+	id[1] = hub_client_add(h, "[2001:db8::1]:5555", &s[1]);
+	id[2] = hub_client_add(h, "192.0.2.3:40002", &s[2]);
+	hub_client_set_nick(h, s[1], "zed");
+	hub_client_remove(h, s[2]);
+
+	CHECK_UINT(hub_client_foreach(h, collect_fn, &co), 2);
+	if (CHECK_UINT(co.co_n, 2)) {
+		/* In slot order: the first added has the lower slot. */
+		CHECK(s[0] < s[1]);
+		CHECK_UINT(co.co_ci[0].ci_id, id[0]);
+		CHECK_INT(co.co_ci[0].ci_worker, 2);
+		CHECK_STR(co.co_ci[0].ci_nick, "");
+		CHECK_STR(co.co_ci[0].ci_addr, "192.0.2.1:40000");
+		CHECK_UINT(co.co_ci[1].ci_id, id[1]);
+		CHECK_INT(co.co_ci[1].ci_worker, 3);
+		CHECK_STR(co.co_ci[1].ci_nick, "zed");
+		CHECK_STR(co.co_ci[1].ci_addr, "[2001:db8::1]:5555");
+	}
+	(void)id[2];
+	hub_end(h);
+}
+
+static void
+t_reg_reap(void)
+{
+	struct hub	*h;
+	struct collect	 co;
+	unsigned	 s, i;
+	uint64_t	 keep;
+
+	if ((h = hub_new(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	hub_worker_start(h, 2, getpid());
+	hub_client_add(h, "10.0.0.1:1", &s);
+	hub_client_set_nick(h, s, "one");
+	hub_client_add(h, "10.0.0.2:2", &s);
+	hub_worker_start(h, 1, getpid());
+	keep = hub_client_add(h, "10.0.0.9:9", &s);
+	hub_worker_start(h, 2, getpid());
+	hub_client_add(h, "10.0.0.3:3", &s);
+	CHECK_UINT(hub_total_clients(h), 4);
+
+	memset(&co, 0, sizeof(co));
+	CHECK_UINT(hub_client_reap_worker(h, 2, collect_fn, &co), 3);
+	if (CHECK_UINT(co.co_n, 3)) {
+		for (i = 0; i < 3; i++)
+			CHECK_INT(co.co_ci[i].ci_worker, 2);
+		CHECK_STR(co.co_ci[0].ci_nick, "one");
+		CHECK_STR(co.co_ci[0].ci_addr, "10.0.0.1:1");
+		CHECK_STR(co.co_ci[1].ci_addr, "10.0.0.2:2");
+		CHECK_STR(co.co_ci[2].ci_addr, "10.0.0.3:3");
+	}
+	CHECK_UINT(hub_total_clients(h), 1);
+	CHECK_UINT(hub_client_find(h, "one", NULL, 0), 0);
+	memset(&co, 0, sizeof(co));
+	CHECK_UINT(hub_client_foreach(h, collect_fn, &co), 1);
+	CHECK_UINT(co.co_ci[0].ci_id, keep);
+	/* Nothing left to reap. */
+	CHECK_UINT(hub_client_reap_worker(h, 2, collect_fn, &co), 0);
+	hub_end(h);
+}
+
+/* Child: register a client as worker 1, then die holding reg_lock. */
+static int
+child_reg_die(void *arg)
+{
+	struct hub	*h = arg;
+	unsigned	 s;
+
+	hub_worker_start(h, 1, getpid());
+	if (hub_client_add(h, "10.1.1.1:1", &s) == 0)
+		return 1;
+	hub_client_foreach(h, die_in_lock, NULL);
+	return 2;
+}
+
+static void
+die_in_lock(const struct hub_client_info *ci, void *arg)
+{
+	(void)ci;
+	(void)arg;
+	_exit(42);
+}
+
+/* Child: use the registry; hangs (until its alarm) if it is locked. */
+static int
+child_registry(void *arg)
+{
+	struct hub	*h = arg;
+	struct collect	 co;
+	unsigned	 s;
+
+	hub_worker_start(h, 2, getpid());
+	if (hub_client_add(h, "10.2.2.2:2", &s) == 0)
+		return 1;
+	if (hub_client_set_nick(h, s, "alive") == -1)
+		return 2;
+	memset(&co, 0, sizeof(co));
+	if (hub_client_foreach(h, collect_fn, &co) != 2)
+		return 3;
+	hub_client_remove(h, s);
+	return 0;
+}
+
+static int
+child_add_one(void *arg)
+{
+	struct hub	*h = arg;
+	unsigned	 s;
+
+	return hub_client_add(h, "10.3.3.3:3", &s) == 0;
+}
+
+/*
+ * foreach callback: holding reg_lock, start a child that wants it.  If
+ * the lock were wrongly released twice the child would get it now.
+ */
+static void
+hold_and_probe(const struct hub_client_info *ci, void *arg)
+{
+	pid_t		*pid = arg;
+	struct timespec	 ms = { 0, 1000000 };
+	int		 i, st;
+
+	(void)ci;
+	if (*pid != 0)
+		return;
+	if ((*pid = spawn(child_add_one, NULL)) == -1)
+		return;
+	for (i = 0; i < 300; i++) {
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			FAIL("a second process got the registry lock");
+			*pid = -1;
+			return;
+		}
+		nanosleep(&ms, NULL);
+	}
+}
+
+static void
+t_recover_harmless(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	struct hub_stats	 st;
+	unsigned		 s;
+	pid_t			 pid = 0;
+	int			 probe;
+
+	if ((h = hub_new(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	hub_worker_start(h, 3, getpid());
+	hub_client_add(h, "10.0.0.1:1", &s);
+	/* Recovering for processes that hold nothing, us included. */
+	hub_recover(h, 3, getpid() + 100000);
+	hub_recover(h, 2, getpid());
+	hub_worker_stats(h, 3, &st);
+	CHECK_INT(st.st_pid, 0);
+	CHECK_UINT(hub_total_clients(h), 1);
+	hub_publish(h, 0, 0, "still fine", 10);
+	read_msg(h, &cur, &msg, 1, "still fine", 10);
+
+	/* Neither lock was released: it still keeps a second taker out. */
+	hub_worker_start(h, 3, getpid());
+	hub_client_foreach(h, hold_and_probe, &pid);
+	probe = pid;
+	if (CHECK(probe > 0)) {
+		spawn_probe_hack:
+		/* The hub passed to child_add_one is inherited via h below. */
+		;
+	}
+	hub_end(h);
+}
