@@ -39,12 +39,14 @@ COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
 	   common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/udp.c server/scoreboard.c
+SELECT	 = server/select.c server/conn.c server/udp.c
 CHATC	 = client/chatc.c client/tty.c client/udpc.c
+BENCH	 = client/chatbench.c client/stats.c
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 	   tests/unit/test_hub tests/unit/test_util
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
-PROGS	 = $(O)/chatd $(O)/chatc
+PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
 UNIT_BINS = $(UNITS:%=$(O)/%)
 
 all: $(PROGS) links
@@ -56,8 +58,14 @@ links: $(PROGS)
 $(O)/chatd: $(CHATD:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
 
+$(O)/chatd-select: $(SELECT:%.c=$(O)/%.o) $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
+
 $(O)/chatc: $(CHATC:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
+
+$(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS) -lm
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
@@ -88,14 +96,20 @@ lint-man:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
-	install -m 755 $(O)/chatd $(DESTDIR)$(SBINDIR)/chatd
-	install -m 755 $(O)/chatc $(DESTDIR)$(BINDIR)/chatc
-	install -m 644 man/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
-	install -m 644 man/chatc.1 $(DESTDIR)$(MANDIR)/man1/chatc.1
+	install -m 755 $(O)/chatd $(O)/chatd-select $(DESTDIR)$(SBINDIR)
+	install -m 755 $(O)/chatc $(O)/chatbench $(DESTDIR)$(BINDIR)
+	install -m 644 man/chatd.8 man/chatd-select.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/chatc.1 man/chatbench.1 $(DESTDIR)$(MANDIR)/man1
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(BINDIR)/chatc
-	rm -f $(DESTDIR)$(MANDIR)/man8/chatd.8 $(DESTDIR)$(MANDIR)/man1/chatc.1
+	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(SBINDIR)/chatd-select
+	rm -f $(DESTDIR)$(BINDIR)/chatc $(DESTDIR)$(BINDIR)/chatbench
+	rm -f $(DESTDIR)$(MANDIR)/man8/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd-select.8
+	rm -f $(DESTDIR)$(MANDIR)/man1/chatc.1 $(DESTDIR)$(MANDIR)/man1/chatbench.1
+
+# The classroom comparison: chatd -w 1/2/4 against chatd-select.
+compare: all
+	sh bench/compare
 
 # Builds chatd and starts it on its defaults with four workers.
 run: all
@@ -105,6 +119,6 @@ clean:
 	rm -rf build chatd chatc chatd-select chatbench
 
 .PHONY: all links unit test sanitize valgrind lint-man install uninstall \
-	run clean
+	run clean compare
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -70,6 +70,7 @@ struct hub_rec {
 struct hub_slot {
 	_Atomic pid_t		w_pid;
 	atomic_int		w_wake_pending;
+	atomic_int		w_kick;		/* try accept() when woken */
 	atomic_uint		w_clients;
 	_Atomic uint64_t	w_msgs_in;
 	_Atomic uint64_t	w_msgs_out;
@@ -124,6 +125,8 @@ align_up(size_t n, size_t a)
 {
 	return (n + a - 1) / a * a;
 }
+
+static void	hub_wake_others(struct hub *);
 
 static void
 lock_init(struct hub_lock *l)
@@ -344,6 +347,7 @@ hub_worker_start(struct hub *h, int w, pid_t pid)
 	atomic_store(&s->w_msgs_out, 0);
 	atomic_store(&s->w_bytes_out, 0);
 	atomic_store(&s->w_wake_pending, 0);
+	atomic_store(&s->w_kick, 0);
 	atomic_store(&s->w_pid, pid);
 }
 
@@ -386,11 +390,9 @@ hub_publish(struct hub *h, uint64_t origin, uint64_t target,
     const char *text, size_t len)
 {
 	struct hub_shared	*sh = h->h_sh;
-	struct hub_slot		*s;
 	struct hub_rec		 rec;
 	size_t			 ring = sh->s_ring_size, off, space, need;
 	uint64_t		 pos, seq, gen;
-	int			 w;
 
 	if (len > HUB_TEXT_MAX)
 		len = HUB_TEXT_MAX;
@@ -434,6 +436,18 @@ hub_publish(struct hub *h, uint64_t origin, uint64_t target,
 	atomic_store_explicit(&sh->s_gen, gen + 2, memory_order_release);
 	lock_give(&sh->s_ring_lock);
 
+	hub_wake_others(h);
+	return seq;
+}
+
+/* Wake every other worker that is not already due to wake. */
+static void
+hub_wake_others(struct hub *h)
+{
+	struct hub_shared	*sh = h->h_sh;
+	struct hub_slot		*s;
+	int			 w;
+
 	/* Pairs with the fence in hub_wake_ack: see the comment there. */
 	atomic_thread_fence(memory_order_seq_cst);
 	for (w = 0; w < sh->s_nworkers; w++) {
@@ -444,7 +458,24 @@ hub_publish(struct hub *h, uint64_t origin, uint64_t target,
 		if (atomic_exchange(&s->w_wake_pending, 1) == 0)
 			wake_post(h->h_wake[w]);
 	}
-	return seq;
+}
+
+void
+hub_kick_accept(struct hub *h)
+{
+	struct hub_shared	*sh = h->h_sh;
+	int			 w;
+
+	for (w = 0; w < sh->s_nworkers; w++)
+		if (w != h->h_self)
+			atomic_store(&sh->s_workers[w].w_kick, 1);
+	hub_wake_others(h);
+}
+
+int
+hub_kicked(struct hub *h)
+{
+	return atomic_exchange(&h->h_sh->s_workers[h->h_self].w_kick, 0);
 }
 
 void

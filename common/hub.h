@@ -113,6 +113,15 @@ enum hub_read_result hub_read(struct hub *, struct hub_cursor *,
 void		 hub_wake_ack(struct hub *);
 
 /*
+ * A worker that stops accepting asks the others to try accept() once:
+ * with EPOLLEXCLUSIVE, a connection already queued on the shared socket
+ * woke only the worker that is leaving.  hub_kicked returns 1 (once)
+ * when another worker asked.
+ */
+void		 hub_kick_accept(struct hub *);
+int		 hub_kicked(struct hub *);
+
+/*
  * The registry.  hub_client_add returns the client's id (never 0) and
  * its slot, or 0 with errno ENOSPC when the server is full.
  */

@@ -180,6 +180,9 @@ worker_balance(int64_t now)
 		return;
 	}
 	w.accepting = want;
+	/* Connections may be queued that woke only us: pass them on. */
+	if (!want)
+		hub_kick_accept(w.hub);
 }
 
 /* Tell a client we cannot take it, and let it go. */
@@ -525,6 +528,10 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 			case SRC_WAKE:
 				wake_drain(w.wake_fd);
 				hub_wake_ack(w.hub);
+				if (hub_kicked(w.hub)) {
+					worker_balance(now);
+					worker_accept(now);
+				}
 				break;
 			case SRC_MASTER:
 				if (read(master_fd, &byte, 1) == 0) {
