@@ -142,6 +142,20 @@ drop_privileges(struct hub *hub)
 		fatal("cannot drop privileges to %s", conf.user);
 }
 
+/* -d changes to "/": a relative pidfile is taken from where we started. */
+static const char *
+absolute_path(const char *path)
+{
+	char	cwd[PATH_MAX], *abs;
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		fatal("getcwd");
+	if ((abs = malloc(strlen(cwd) + strlen(path) + 2)) == NULL)
+		fatal("malloc");
+	sprintf(abs, "%s/%s", cwd, path);
+	return abs;
+}
+
 static void
 write_pidfile(void)
 {
@@ -268,6 +282,8 @@ main(int argc, char *argv[])
 			fatalx("hub %s belongs to a running chatd", name);
 		fatal("hub_create %s", name);
 	}
+	if (conf.pidfile != NULL && conf.pidfile[0] != '/')
+		conf.pidfile = absolute_path(conf.pidfile);
 	if (conf.user != NULL)
 		drop_privileges(hub);
 	if (conf.daemonize) {

@@ -28,6 +28,8 @@
 #define CHATD_FD_RESERVE	32
 /* How long the master lets workers finish before SIGKILL, in seconds. */
 #define CHATD_STOP_GRACE	4
+/* How long a stopping worker tries to send clients what they are owed. */
+#define CHATD_STOP_FLUSH_MS	2000
 
 /* What every chatd process knows; filled by main, read-only after. */
 struct chatd_conf {

@@ -423,22 +423,68 @@ worker_announce_orphan(const struct hub_client_info *ci, void *arg)
 }
 
 /*
- * Stop: every client gets "Server shutting down" and is closed.  Their
+ * Write what the socket takes of a stopping client's queue, without the
+ * protocol's error handling: 1 if output remains, 0 if done or hopeless.
+ */
+static int
+worker_stop_flush(struct conn *c)
+{
+	ssize_t	n;
+
+	while (c->c_sendq.b_len > 0) {
+		n = write(c->c_fd, buf_head(&c->c_sendq), c->c_sendq.b_len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		buf_consume(&c->c_sendq, (size_t)n);
+	}
+	return 0;
+}
+
+/*
+ * Stop: every client gets "Server shutting down" after what it is owed,
+ * for as long as CHATD_STOP_FLUSH_MS allows, and is closed.  Their
  * departures are not published: everyone is being told the same.
  */
 static void __attribute__((noreturn))
 worker_stop(void)
 {
-	struct conn	*c;
+	struct ev_event	 events[WORKER_EVENTS];
+	struct conn	*c, *next;
+	int64_t		 deadline = now_ms() + CHATD_STOP_FLUSH_MS, left;
 
 	worker_reap();
-	while ((c = TAILQ_FIRST(&w.conns)) != NULL) {
-		TAILQ_REMOVE(&w.conns, c, c_entry);
+	if (w.accepting)
+		ev_del(w.ev, conf.listen_fd);
+	if (conf.udp_fd != -1)
+		ev_del(w.ev, conf.udp_fd);
+	ev_del(w.ev, w.wake_fd);
+	ev_del(w.ev, w.master_fd);
+	TAILQ_FOREACH(c, &w.conns, c_entry) {
 		hub_client_remove(w.hub, c->c_slot);
+		/* The last line goes in even if the queue is full. */
+		c->c_sendq.b_limit += sizeof(PROTO_SHUTDOWN);
 		(void)buf_append(&c->c_sendq, PROTO_SHUTDOWN,
 		    sizeof(PROTO_SHUTDOWN) - 1);
-		conn_close_fd(c);
-		conn_free(c);
+		ev_mod(w.ev, c->c_fd, EV_WRITE, c);
+	}
+	for (;;) {
+		for (c = TAILQ_FIRST(&w.conns); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, c_entry);
+			if (worker_stop_flush(c) == 1 && now_ms() < deadline)
+				continue;
+			TAILQ_REMOVE(&w.conns, c, c_entry);
+			ev_del(w.ev, c->c_fd);
+			conn_close_fd(c);
+			conn_free(c);
+		}
+		left = deadline - now_ms();
+		if (TAILQ_EMPTY(&w.conns) || left <= 0)
+			break;
+		if (ev_wait(w.ev, events, WORKER_EVENTS, (int)left) == -1 &&
+		    errno != EINTR)
+			break;
 	}
 	log_debug("stopped");
 	exit(0);

@@ -109,3 +109,15 @@ bad_value() {
 	[[ "$LINE" =~ ^Welcome,\ Client\ \(127\.0\.0\.1:[0-9]+\)\.$ ]]
 	stop_server
 }
+
+@test "-d detaches, -P writes the pidfile and SIGTERM removes it" {
+	local pidfile=$BATS_TEST_TMPDIR/chatd.pid pid
+	cd "$BATS_TEST_TMPDIR"
+	run -0 "$CHATD" -d -b 127.0.0.1 -p 0 -w 1 -P chatd.pid
+	wait_for test -s "$pidfile"
+	pid=$(cat "$pidfile")
+	kill -0 "$pid"
+	kill -TERM "$pid"
+	wait_for not_running "$pid"
+	wait_for test ! -e "$pidfile"
+}

@@ -85,6 +85,8 @@ static void	die_in_lock(const struct hub_client_info *, void *);
 static int	child_registry(void *);
 static int	child_add_one(void *);
 static void	hold_and_probe(const struct hub_client_info *, void *);
+static int	still_running(pid_t);
+static void	on_bus(int);
 static int	child_publish_die(void *);
 static int	child_publish_one(void *);
 static int	child_create(void *);
@@ -93,6 +95,7 @@ static int	conc_wait_go(struct conc *);
 static int	conc_writer(void *);
 static int	conc_reader(void *);
 static void	conc_run(size_t, int);
+static void	collect_fn(const struct hub_client_info *, void *);
 
 static void	t_name(void);
 static void	t_create_args(void);
@@ -907,8 +910,6 @@ struct collect {
 	unsigned		co_n;
 };
 
-static void collect_fn(const struct hub_client_info *, void *);
-
 static void
 collect_fn(const struct hub_client_info *ci, void *arg)
 {
@@ -1093,3 +1094,629 @@ t_reg_reap(void)
 	hub_end(h);
 }
 
+/* Child: register a client as worker 1, then die holding reg_lock. */
+static int
+child_reg_die(void *arg)
+{
+	struct hub	*h = arg;
+	unsigned	 s;
+
+	hub_worker_start(h, 1, getpid());
+	if (hub_client_add(h, "10.1.1.1:1", &s) == 0)
+		return 1;
+	hub_client_foreach(h, die_in_lock, NULL);
+	return 2;
+}
+
+static void
+die_in_lock(const struct hub_client_info *ci, void *arg)
+{
+	(void)ci;
+	(void)arg;
+	_exit(42);
+}
+
+/* Child: use the registry; hangs (until killed) while it is locked. */
+static int
+child_registry(void *arg)
+{
+	struct hub	*h = arg;
+	struct collect	 co;
+	unsigned	 s;
+
+	hub_worker_start(h, 2, getpid());
+	if (hub_client_add(h, "10.2.2.2:2", &s) == 0)
+		return 1;
+	if (hub_client_set_nick(h, s, "alive") == -1)
+		return 2;
+	memset(&co, 0, sizeof(co));
+	if (hub_client_foreach(h, collect_fn, &co) != 2)
+		return 3;
+	hub_client_remove(h, s);
+	return 0;
+}
+
+static int
+child_add_one(void *arg)
+{
+	struct hub	*h = arg;
+	unsigned	 s;
+
+	return hub_client_add(h, "10.3.3.3:3", &s) == 0;
+}
+
+struct probe {
+	struct hub	*p_hub;
+	pid_t		 p_pid;
+};
+
+/*
+ * foreach callback: holding reg_lock, start a child that wants it.  Had
+ * the lock been released twice, the child would get it at once.
+ */
+static void
+hold_and_probe(const struct hub_client_info *ci, void *arg)
+{
+	struct probe	*pr = arg;
+	struct timespec	 ms = { 0, 1000000 };
+	int		 i, st;
+
+	(void)ci;
+	if (pr->p_pid != 0 || (pr->p_pid = spawn(child_add_one,
+	    pr->p_hub)) == -1)
+		return;
+	for (i = 0; i < 300; i++) {
+		if (waitpid(pr->p_pid, &st, WNOHANG) == pr->p_pid) {
+			FAIL("another process took the registry lock");
+			pr->p_pid = -1;
+			return;
+		}
+		nanosleep(&ms, NULL);
+	}
+}
+
+/* 1 if pid is still running (blocked) after about 200 ms. */
+static int
+still_running(pid_t pid)
+{
+	struct timespec	ms = { 0, 1000000 };
+	int		i, st;
+
+	for (i = 0; i < 200; i++) {
+		if (waitpid(pid, &st, WNOHANG) != 0)
+			return 0;
+		nanosleep(&ms, NULL);
+	}
+	return 1;
+}
+
+static void
+on_bus(int sig)
+{
+	(void)sig;
+	_exit(42);
+}
+
+struct bus {
+	struct hub	*b_hub;
+	const char	*b_bad;		/* mapped, but reading it faults */
+};
+
+/*
+ * Child: die inside hub_publish, holding the ring lock: the text is in
+ * a mapping whose file was truncated, so copying it raises SIGBUS.
+ */
+static int
+child_publish_die(void *arg)
+{
+	struct bus		*b = arg;
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_bus;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1)
+		return 1;
+	hub_worker_start(b->b_hub, 1, getpid());
+	hub_publish(b->b_hub, 0, 0, b->b_bad, 100);
+	return 2;
+}
+
+static int
+child_publish_one(void *arg)
+{
+	struct hub	*h = arg;
+
+	hub_worker_start(h, 2, getpid());
+	return hub_publish(h, 0, 0, "recovered", 9) == 0;
+}
+
+static void
+t_recover_harmless(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	struct hub_stats	 st;
+	struct probe		 pr;
+	unsigned		 s;
+
+	if ((h = hub_new(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	hub_worker_start(h, 3, getpid());
+	hub_client_add(h, "10.0.0.1:1", &s);
+	/* Recovering for processes that hold nothing, us included. */
+	hub_recover(h, 3, getpid() + 100000);
+	hub_recover(h, 2, getpid());
+	hub_worker_stats(h, 3, &st);
+	CHECK_INT(st.st_pid, 0);
+	CHECK_UINT(hub_total_clients(h), 1);
+	hub_publish(h, 0, 0, "still fine", 10);
+	read_msg(h, &cur, &msg, 1, "still fine", 10);
+
+	/* The registry lock still keeps a second taker out. */
+	pr.p_hub = h;
+	pr.p_pid = 0;
+	CHECK_UINT(hub_client_foreach(h, hold_and_probe, &pr), 1);
+	if (pr.p_pid > 0 && wait_ok(pr.p_pid, "prober"))
+		CHECK_UINT(hub_total_clients(h), 2);
+	hub_end(h);
+}
+
+static void
+t_recover_reg(void)
+{
+	struct hub		*h;
+	struct hub_stats	 st;
+	struct collect		 co;
+	pid_t			 dead, waiter;
+	int			 status;
+
+	if ((h = hub_new(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	dead = spawn(child_reg_die, h);
+	if (!wait_child(dead, WAIT_SECONDS, &status) ||
+	    !CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42)) {
+		hub_end(h);
+		return;
+	}
+	CHECK_UINT(hub_total_clients(h), 1);
+	/* A process that wants the lock now waits ... */
+	waiter = spawn(child_registry, h);
+	CHECK(still_running(waiter));
+	/* ... until the master releases it for the dead one. */
+	hub_recover(h, 1, dead);
+	wait_ok(waiter, "registry user after recovery");
+	hub_worker_stats(h, 1, &st);
+	CHECK_INT(st.st_pid, 0);
+	/* The dead worker's client is still there to be reaped. */
+	memset(&co, 0, sizeof(co));
+	CHECK_UINT(hub_client_reap_worker(h, 1, collect_fn, &co), 1);
+	CHECK_STR(co.co_ci[0].ci_addr, "10.1.1.1:1");
+	CHECK_UINT(hub_total_clients(h), 0);
+	hub_end(h);
+}
+
+static void
+t_recover_ring(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	struct bus		 b;
+	char			*name;
+	void			*bad;
+	size_t			 page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t		 lost;
+	pid_t			 dead, waiter;
+	int			 fd, status;
+
+	if ((h = hub_new(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	hub_publish(h, 0, 0, "before", 6);
+
+	name = new_name();
+	if (!CHECK((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) !=
+	    -1)) {
+		hub_end(h);
+		return;
+	}
+	CHECK_INT(ftruncate(fd, (off_t)page), 0);
+	bad = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK_INT(ftruncate(fd, 0), 0);
+	close(fd);
+	shm_unlink(name);
+	if (!CHECK(bad != MAP_FAILED)) {
+		hub_end(h);
+		return;
+	}
+
+	b.b_hub = h;
+	b.b_bad = bad;
+	dead = spawn(child_publish_die, &b);
+	if (!wait_child(dead, WAIT_SECONDS, &status) ||
+	    !CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42))
+		goto out;
+	waiter = spawn(child_publish_one, h);
+	CHECK(still_running(waiter));
+	hub_recover(h, 1, dead);
+	if (!wait_ok(waiter, "publisher after recovery"))
+		goto out;
+	/* The dead writer's record never appeared; the ring goes on. */
+	read_msg(h, &cur, &msg, 1, "before", 6);
+	read_msg(h, &cur, &msg, 2, "recovered", 9);
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	CHECK_UINT(hub_publish(h, 0, 0, "and on", 6), 3);
+	read_msg(h, &cur, &msg, 3, "and on", 6);
+out:
+	munmap(bad, page);
+	hub_end(h);
+}
+
+/* Child: creating a hub whose master lives must fail. */
+static int
+child_create(void *arg)
+{
+	struct hub	*h;
+
+	if ((h = hub_create(arg, HUB_RING_MIN, 1, 1)) != NULL) {
+		hub_detach(h);
+		return 1;
+	}
+	return errno == EADDRINUSE ? 0 : 2;
+}
+
+/* Child: a master that dies without removing its hub. */
+static int
+child_stale(void *arg)
+{
+	struct hub	*h;
+
+	if ((h = hub_create(arg, HUB_RING_MIN, 1, 1)) == NULL)
+		return 1;
+	hub_publish(h, 0, 0, "stale", 5);
+	hub_detach(h);
+	return 0;
+}
+
+static void
+t_in_use(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+
+	if ((h = hub_new(HUB_RING_MIN, 1, 1)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	wait_ok(spawn(child_create, names[nnames - 1]),
+	    "hub_create over a live hub");
+	/* The live hub is untouched. */
+	hub_publish(h, 0, 0, "mine", 4);
+	read_msg(h, &cur, &msg, 1, "mine", 4);
+	hub_end(h);
+}
+
+static void
+t_stale(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	char			*name = new_name();
+	int			 fd;
+
+	if (!wait_ok(spawn(child_stale, name), "stale master"))
+		return;
+	/* It is still there, its master gone: a new one replaces it. */
+	if (CHECK((fd = shm_open(name, O_RDONLY, 0)) != -1))
+		close(fd);
+	if (!CHECK((h = hub_create(name, HUB_RING_MIN, 2, 2)) != NULL))
+		return;
+	CHECK_INT(hub_master_pid(h), getpid());
+	CHECK_UINT(hub_head(h), 0);
+	hub_cursor_init(h, &cur);
+	CHECK_UINT(cur.hc_seq, 0);
+	CHECK_UINT(hub_publish(h, 0, 0, "fresh", 5), 1);
+	hub_end(h);
+}
+
+/* Close our copy of the start pipe's write end, then wait for EOF. */
+static int
+conc_wait_go(struct conc *c)
+{
+	ssize_t	n;
+	char	ch;
+
+	close(c->c_go_w);
+	while ((n = read(c->c_go, &ch, 1)) == -1 && errno == EINTR)
+		;
+	close(c->c_go);
+	return n == 0;
+}
+
+/* Child: publish CONC_RECORDS records as writer c_index. */
+static int
+conc_writer(void *arg)
+{
+	struct conc	*c = arg;
+	char		 text[HUB_TEXT_MAX];
+	unsigned long	 n;
+	uint64_t	 seq, last = 0;
+	size_t		 len;
+
+	close(c->c_res);
+	hub_worker_start(c->c_hub, c->c_index, getpid());
+	if (!conc_wait_go(c))
+		return 1;
+	for (n = 0; n < CONC_RECORDS; n++) {
+		len = make_text(text, c->c_index, n, c->c_fill);
+		seq = hub_publish(c->c_hub, (uint64_t)c->c_index + 1, n + 1,
+		    text, len);
+		if (seq <= last) {
+			FAIL("writer %d: seq %llu after %llu", c->c_index,
+			    (unsigned long long)seq,
+			    (unsigned long long)last);
+			return 1;
+		}
+		last = seq;
+	}
+	return 0;
+}
+
+/*
+ * Child: follow the ring until the end record, checking that every
+ * record is whole, that seqs run on with no gap but the ones reported
+ * lost, and that each writer's records come in order; with a ring too
+ * big to lose anything, that each comes exactly once.
+ */
+static int
+conc_reader(void *arg)
+{
+	struct conc		*c = arg;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	struct conc_result	 res;
+	unsigned long		 next[CONC_WRITERS], n;
+	uint64_t		 total = CONC_WRITERS * CONC_RECORDS;
+	uint64_t		 expect = 1, lost;
+	int			 i, r;
+
+	memset(next, 0, sizeof(next));
+	memset(&res, 0, sizeof(res));
+	res.cr_reader = c->c_index;
+	res.cr_hash = 0xcbf29ce484222325ULL;
+	hub_cursor_init(c->c_hub, &cur);
+	if (!conc_wait_go(c))
+		return 1;
+	for (;;) {
+		r = hub_read(c->c_hub, &cur, &msg, &lost);
+		if (r == HUB_EMPTY) {
+			if (cur.hc_seq == total + 1)
+				break;
+			sched_yield();
+			continue;
+		}
+		if (r == HUB_LOST) {
+			if (!c->c_may_lose || lost == 0) {
+				FAIL("reader %d: lost %llu after seq %llu",
+				    c->c_index, (unsigned long long)lost,
+				    (unsigned long long)expect - 1);
+				return 1;
+			}
+			expect += lost;
+			res.cr_lost += lost;
+			continue;
+		}
+		if (msg.m_seq != expect) {
+			FAIL("reader %d: seq %llu, want %llu", c->c_index,
+			    (unsigned long long)msg.m_seq,
+			    (unsigned long long)expect);
+			return 1;
+		}
+		expect++;
+		if (msg.m_seq == total + 1) {
+			if (msg.m_len != strlen(CONC_END) ||
+			    memcmp(msg.m_text, CONC_END, msg.m_len) != 0) {
+				FAIL("reader %d: bad end record", c->c_index);
+				return 1;
+			}
+			continue;
+		}
+		if (!check_text(&msg, c->c_fill, &i, &n))
+			return 1;
+		if (n < next[i] || (!c->c_may_lose && n != next[i])) {
+			FAIL("reader %d: writer %d's record %lu after %lu",
+			    c->c_index, i, n, next[i]);
+			return 1;
+		}
+		next[i] = n + 1;
+		res.cr_got++;
+		res.cr_hash = fnv(res.cr_hash, &msg.m_seq, sizeof(msg.m_seq));
+		res.cr_hash = fnv(res.cr_hash, msg.m_text, msg.m_len);
+	}
+	if (!c->c_may_lose && res.cr_got != total) {
+		FAIL("reader %d: %llu records, want %llu", c->c_index,
+		    (unsigned long long)res.cr_got,
+		    (unsigned long long)total);
+		return 1;
+	}
+	if (res.cr_got + res.cr_lost != total + 1) {
+		FAIL("reader %d: %llu read + %llu lost != %llu", c->c_index,
+		    (unsigned long long)res.cr_got,
+		    (unsigned long long)res.cr_lost,
+		    (unsigned long long)total + 1);
+		return 1;
+	}
+	if (write(c->c_res, &res, sizeof(res)) != (ssize_t)sizeof(res))
+		return 1;
+	return 0;
+}
+
+/*
+ * CONC_WRITERS processes publish while CONC_READERS processes follow
+ * the ring.  With big_ring nobody falls behind: every reader gets
+ * every record once and all of them, and the parent reading afterwards,
+ * see one and the same order.  With a small ring readers lose records
+ * but never see a torn or misordered one.
+ */
+static void
+conc_run(size_t ring, int big_ring)
+{
+	struct hub		*h;
+	struct conc		 c[CONC_WRITERS + CONC_READERS];
+	struct conc_result	 res[CONC_READERS + 1];
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	pid_t			 pid[CONC_WRITERS + CONC_READERS];
+	uint64_t		 hash = 0xcbf29ce484222325ULL, lost, seq;
+	unsigned long		 next[CONC_WRITERS], n;
+	ssize_t			 got;
+	int			 go[2], rp[2], i, k, nres, ok = 1;
+
+	if ((h = hub_new(ring, CONC_WRITERS + CONC_READERS, 4)) == NULL)
+		return;
+	if (pipe(go) == -1 || pipe(rp) == -1) {
+		FAIL("pipe: %s", strerror(errno));
+		hub_end(h);
+		return;
+	}
+	for (k = 0; k < CONC_WRITERS + CONC_READERS; k++) {
+		c[k].c_hub = h;
+		c[k].c_fill = !big_ring;
+		c[k].c_may_lose = !big_ring;
+		c[k].c_index = k < CONC_WRITERS ? k : k - CONC_WRITERS;
+		c[k].c_go = go[0];
+		c[k].c_go_w = go[1];
+		c[k].c_res = rp[1];
+		pid[k] = spawn(k < CONC_WRITERS ? conc_writer : conc_reader,
+		    &c[k]);
+	}
+	close(go[0]);
+	close(go[1]);
+	close(rp[1]);
+
+	for (k = 0; k < CONC_WRITERS; k++)
+		if (!wait_ok(pid[k], "writer"))
+			ok = 0;
+	if (ok) {
+		seq = hub_publish(h, 0, 0, CONC_END, strlen(CONC_END));
+		CHECK_UINT(seq, CONC_WRITERS * CONC_RECORDS + 1);
+	} else
+		for (k = CONC_WRITERS; k < CONC_WRITERS + CONC_READERS; k++)
+			kill(pid[k], SIGKILL);
+	for (k = CONC_WRITERS; k < CONC_WRITERS + CONC_READERS; k++)
+		if (!wait_ok(pid[k], "reader"))
+			ok = 0;
+
+	for (nres = 0; nres <= CONC_READERS; nres++) {
+		while ((got = read(rp[0], &res[nres], sizeof(res[0]))) ==
+		    -1 && errno == EINTR)
+			;
+		if (got != (ssize_t)sizeof(res[0]))
+			break;
+	}
+	close(rp[0]);
+	if (!ok || !CHECK_INT(nres, CONC_READERS))
+		goto out;
+	if (!big_ring)
+		goto out;
+
+	/* The parent's own pass: the order every reader must have seen. */
+	memset(&cur, 0, sizeof(cur));
+	memset(next, 0, sizeof(next));
+	for (seq = 1; seq <= CONC_WRITERS * CONC_RECORDS; seq++) {
+		if (!CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_MSG) ||
+		    !CHECK_UINT(msg.m_seq, seq) ||
+		    !check_text(&msg, 0, &i, &n) ||
+		    !CHECK_UINT(n, next[i]))
+			goto out;
+		next[i]++;
+		hash = fnv(hash, &msg.m_seq, sizeof(msg.m_seq));
+		hash = fnv(hash, msg.m_text, msg.m_len);
+	}
+	for (k = 0; k < nres; k++)
+		if (!CHECK_UINT(res[k].cr_hash, hash))
+			FAIL("reader %d saw another order", res[k].cr_reader);
+out:
+	hub_end(h);
+}
+
+static void
+t_conc_big(void)
+{
+	conc_run(4 * 1024 * 1024, 1);
+}
+
+static void
+t_conc_small(void)
+{
+	conc_run(HUB_RING_MIN, 0);
+}
+
+static void
+t_no_leftovers(void)
+{
+	int	i, fd;
+
+	for (i = 0; i < nnames; i++) {
+		errno = 0;
+		if (!CHECK((fd = shm_open(names[i], O_RDONLY, 0)) == -1)) {
+			FAIL("%s is left over", names[i]);
+			close(fd);
+		} else
+			CHECK_INT(errno, ENOENT);
+	}
+}
+
+int
+main(void)
+{
+	unit_init();
+	atexit(unlink_all);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+
+	unit_run("hub: hub_name", t_name);
+	unit_run("hub: hub_create refuses bad sizes, makes nothing",
+	    t_create_args);
+	unit_run("hub: publish and read in order, exact fields",
+	    t_publish_read);
+	unit_run("hub: a new cursor sees only later records", t_cursor_init);
+	unit_run("hub: text is cut at HUB_TEXT_MAX", t_text_max);
+	unit_run("hub: records of every size wrap the ring intact", t_wrap);
+	unit_run("hub: records at the very end of the ring", t_wrap_edges);
+	unit_run("hub: a reader rings behind gets HUB_LOST, then goes on",
+	    t_lost_all);
+	unit_run("hub: HUB_LOST counts exactly what was skipped",
+	    t_lost_partial);
+	unit_run("hub: exactly one ring behind loses nothing",
+	    t_one_ring_behind);
+	unit_run("hub: hub_attach reads a live hub, refuses others",
+	    t_attach);
+	unit_run("hub: scoreboard counters per worker", t_scoreboard);
+	unit_run("hub: one wake-up per sleeping worker", t_wake);
+	unit_run("hub: registry add up to max_clients, then ENOSPC",
+	    t_reg_add);
+	unit_run("hub: nicknames unique ignoring case, find", t_reg_nick);
+	unit_run("hub: foreach in slot order", t_reg_foreach);
+	unit_run("hub: reap_worker removes only that worker's clients",
+	    t_reg_reap);
+	unit_run("hub: recover for a pid holding nothing is harmless",
+	    t_recover_harmless);
+	unit_run("hub: recover releases a registry lock held by the dead",
+	    t_recover_reg);
+	unit_run("hub: recover releases a ring lock held by the dead",
+	    t_recover_ring);
+	unit_run("hub: hub_create over a live master is EADDRINUSE",
+	    t_in_use);
+	unit_run("hub: hub_create replaces a dead master's hub", t_stale);
+	unit_run("hub: 4 writers, 3 readers, big ring: one order, no loss",
+	    t_conc_big);
+	unit_run("hub: 4 writers, 3 readers, small ring: loss, never a "
+	    "torn record", t_conc_small);
+	unit_run("hub: no shared memory objects left", t_no_leftovers);
+	return unit_done();
+}
