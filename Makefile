@@ -32,7 +32,12 @@ SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 endif
 
-ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -MP
+# PORTABLE=1 builds the poll()/pipe event loop that other systems use.
+ifneq ($(PORTABLE),)
+PORTFLAGS = -DEV_PORTABLE
+endif
+
+ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \

@@ -9,13 +9,15 @@
  * worker on a new connection (the losers get EAGAIN and go back to
  * sleep), which is the price of portability here.
  */
-#ifdef __linux__
+/* EV_PORTABLE builds the fallback on Linux too, so it stays tested. */
+#if defined(__linux__) && !defined(EV_PORTABLE)
+#define EV_LINUX
 #define _GNU_SOURCE
 #endif
 
 #include <sys/types.h>
 #include <sys/socket.h>
-#ifdef __linux__
+#ifdef EV_LINUX
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #endif
@@ -30,7 +32,7 @@
 
 #include "ev.h"
 
-#ifdef __linux__
+#ifdef EV_LINUX
 
 struct ev {
 	int			 ep_fd;
@@ -168,7 +170,7 @@ ev_accept(int fd, struct sockaddr *sa, socklen_t *salen)
 	return accept4(fd, sa, salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
-#else /* !__linux__ */
+#else /* !EV_LINUX */
 
 struct ev {
 	struct pollfd	 *pfds;		/* compact array handed to poll() */
@@ -347,4 +349,4 @@ ev_accept(int fd, struct sockaddr *sa, socklen_t *salen)
 	return nfd;
 }
 
-#endif /* __linux__ */
+#endif /* EV_LINUX */

@@ -131,6 +131,8 @@ int	conn_read(struct conn *);
 int	conn_process(struct conn *, int64_t now_ms);
 int64_t	conn_throttle_ms(const struct conn *, int64_t now_ms);
 int	conn_flush(struct conn *);
+/* Bytes written to clients since the last call, for the scoreboard. */
+uint64_t conn_take_written(void);
 void	conn_kill(struct conn *, const char *reason);
 void	conn_close_fd(struct conn *);
 void	conn_format_who(const struct hub_client_info *, char *buf,

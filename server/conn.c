@@ -25,6 +25,7 @@
 static const struct chat_ops	*ops;
 static size_t			 sendq_limit;
 static unsigned			 rate_limit;
+static uint64_t			 bytes_written;	/* since conn_take_written */
 
 static void	conn_line(struct conn *, const unsigned char *, size_t);
 static void	conn_command(struct conn *, char *);
@@ -103,8 +104,17 @@ conn_send(struct conn *c, const char *text, size_t len)
 	if (c->c_flags & CONN_DEAD)
 		return;
 	if (buf_append(&c->c_sendq, text, len) == -1) {
-		conn_kill(c, PROTO_REASON_SENDQ);
-		return;
+		/*
+		 * The queue is full, but maybe only with this round's batch:
+		 * a client that reads keeps up if its socket takes the queue
+		 * now.  Only one that does not is behind.
+		 */
+		if (conn_flush(c) == -1)
+			return;
+		if (buf_append(&c->c_sendq, text, len) == -1) {
+			conn_kill(c, PROTO_REASON_SENDQ);
+			return;
+		}
 	}
 	if (!(c->c_flags & CONN_DIRTY)) {
 		c->c_flags |= CONN_DIRTY;
@@ -183,6 +193,11 @@ conn_kill(struct conn *c, const char *reason)
 	if (c->c_flags & CONN_DEAD)
 		return;
 	c->c_flags |= CONN_DEAD;
+	/*
+	 * Unregister first: whoever reads "WHO left" may take the name at
+	 * once, and must find it free.
+	 */
+	ops->dead(c);
 	conn_who(c, who, sizeof(who));
 	if (reason != NULL && *reason != '\0')
 		conn_publishf(c, 0, PROTO_LEFT_REASON, who, reason);
@@ -190,7 +205,6 @@ conn_kill(struct conn *c, const char *reason)
 		conn_publishf(c, 0, PROTO_LEFT, who);
 	log_debug("%s left%s%s", c->c_addr, reason ? ": " : "",
 	    reason ? reason : "");
-	ops->dead(c);
 }
 
 /*
@@ -451,8 +465,18 @@ conn_flush(struct conn *c)
 			return -1;
 		}
 		buf_consume(&c->c_sendq, (size_t)n);
+		bytes_written += (uint64_t)n;
 	}
 	return 0;
+}
+
+uint64_t
+conn_take_written(void)
+{
+	uint64_t	n = bytes_written;
+
+	bytes_written = 0;
+	return n;
 }
 
 /*
@@ -468,7 +492,8 @@ conn_close_fd(struct conn *c)
 	int	i;
 
 	if (c->c_sendq.b_len > 0 &&
-	    write(c->c_fd, buf_head(&c->c_sendq), c->c_sendq.b_len) == -1)
+	    write(c->c_fd, buf_head(&c->c_sendq), c->c_sendq.b_len) == -1 &&
+	    errno != EAGAIN && errno != EWOULDBLOCK)
 		log_debug("write %s: %s", c->c_addr, strerror(errno));
 	for (i = 0; i < 16; i++)
 		if (read(c->c_fd, scratch, sizeof(scratch)) <= 0)

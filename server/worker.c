@@ -313,7 +313,6 @@ static void
 worker_flush(void)
 {
 	struct conn	*c;
-	size_t		 before;
 	int		 r, was;
 
 	while ((c = TAILQ_FIRST(&w.dirty)) != NULL) {
@@ -321,10 +320,8 @@ worker_flush(void)
 		c->c_flags &= ~CONN_DIRTY;
 		if (c->c_flags & CONN_DEAD)
 			continue;
-		before = c->c_sendq.b_len;
 		if ((r = conn_flush(c)) == -1)
 			continue;
-		hub_count_out(w.hub, 0, before - c->c_sendq.b_len);
 		was = c->c_flags & CONN_WRITING;
 		if (r == 1)
 			c->c_flags |= CONN_WRITING;
@@ -334,6 +331,7 @@ worker_flush(void)
 		    ev_mod(w.ev, c->c_fd, conn_mask(c), c) == -1)
 			log_warn("ev_mod %s", c->c_addr);
 	}
+	hub_count_out(w.hub, 0, conn_take_written());
 }
 
 /* Free the clients killed this round; their departures are published. */

@@ -1,0 +1,744 @@
+/*
+ * select.c -- chatd-select, the classic single-process chat server: the
+ * baseline that chatd is compared with.
+ *
+ * The model.  One process, one thread, one loop.  Every descriptor the
+ * server owns goes into the fd_sets handed to select(2): the listening
+ * socket, the UDP socket, the read end of a self-pipe that the signal
+ * handlers write to, and one socket per client.  select() sleeps until
+ * at least one of them is ready; the loop then handles each ready one in
+ * turn, writes out what the round produced, and goes round again.
+ * Nothing else ever blocks: every socket is non-blocking, and output a
+ * client cannot take yet waits in its send queue until select() reports
+ * the socket writable.
+ *
+ * A broadcast is a walk over the client list: what one client says is
+ * appended to every other client's send queue there and then, and each
+ * client with output is written once, at the end of the round.  With all
+ * the clients in one address space there is no shared memory and no
+ * lock, and one global order of messages comes for free.
+ *
+ * The costs are what the comparison with chatd measures.  select() is
+ * given the whole set on every call, and both the kernel and this loop
+ * scan all of it: O(n) work per wake-up, even when one client spoke.  An
+ * fd_set holds FD_SETSIZE bits (1024 on Linux) and FD_SET beyond that
+ * writes past its end, so a client whose descriptor is FD_SETSIZE or
+ * more is told "error: server full" and closed.  And every read, every
+ * copy of every broadcast and every write runs on one CPU.
+ *
+ * The protocol itself -- framing, commands, send queues, the rate limit
+ * -- is conn.c, shared with chatd, and the UDP service is udp.c.  This
+ * file supplies the chat_ops through which conn.c reaches the other
+ * clients, and the loop.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "chatd.h"
+#include "ev.h"
+#include "log.h"
+#include "net.h"
+#include "util.h"
+
+/* How often -p 0 retries to find a port free for both TCP and UDP. */
+#define SEL_BIND_TRIES		32
+/* Clients accepted per round, so a crowd arriving cannot starve talkers. */
+#define SEL_ACCEPT_BATCH	64
+/* After EMFILE with no spare descriptor: retry accepting after this. */
+#define SEL_EMFILE_PAUSE_MS	100
+
+/* A broadcast made while another is being delivered waits its turn. */
+struct pending {
+	STAILQ_ENTRY(pending)	 p_entry;
+	uint64_t		 p_origin;
+	uint64_t		 p_target;
+	size_t			 p_len;
+	char			 p_text[];
+};
+STAILQ_HEAD(pending_list, pending);
+
+/* The options; set by main, read-only after. */
+static struct {
+	const char	*bind_addr;
+	int		 tcp_port;
+	int		 udp_port;	/* -1: none; -2: the TCP port's number */
+	unsigned	 max_clients;
+	size_t		 sendq;
+	unsigned	 rate;		/* lines per second, 0: no limit */
+	int		 verbose;
+} opt;
+
+/* The whole server: its descriptors and its clients. */
+static struct {
+	int			 listen_fd;
+	int			 udp_fd;	/* -1 when off */
+	int			 sig_fd[2];	/* self-pipe: handlers write */
+	int			 spare_fd;	/* given up on EMFILE */
+	int64_t			 accept_resume_ms; /* after EMFILE, or 0 */
+	char			 tcp_addr[PROTO_ADDR_MAX];
+	char			 udp_addr[PROTO_ADDR_MAX];
+	uint64_t		 last_id;
+	unsigned		 nconns;
+	struct conn_list	 conns;		/* every client, oldest first */
+	struct conn_list	 dirty;		/* output to write this round */
+	struct conn_list	 throttled;	/* over their rate: not read */
+	struct conn_list	 dead;		/* killed: freed after the round */
+	int			 publishing;	/* a broadcast is on its way */
+	struct pending_list	 pending;	/* broadcasts waiting for it */
+} s;
+
+static volatile sig_atomic_t	got_term;
+
+static void	sel_publish(struct conn *, uint64_t, const char *, size_t);
+static int	sel_set_nick(struct conn *, const char *);
+static uint64_t	sel_find(const char *, char *, size_t);
+static unsigned	sel_foreach(void (*)(const struct hub_client_info *,
+		    void *), void *);
+static void	sel_dirty(struct conn *);
+static void	sel_dead(struct conn *);
+static void	sel_throttled(struct conn *);
+
+static const struct chat_ops sel_ops = {
+	.publish = sel_publish,
+	.set_nick = sel_set_nick,
+	.find = sel_find,
+	.foreach = sel_foreach,
+	.dirty = sel_dirty,
+	.dead = sel_dead,
+	.throttled = sel_throttled
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f,
+	    "usage: chatd-select [-hvV] [-b address] [-p port] "
+	    "[-u port|none]\n"
+	    "                    [-m max-clients] [-q sendq] [-r rate]\n");
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+bad_option(const char *what, const char *value)
+{
+	fprintf(stderr, "chatd-select: invalid %s: %s\n", what, value);
+	usage(2);
+}
+
+/*
+ * The chat_ops.  chatd's workers meet in a shared-memory hub; here every
+ * client is on one list in this process, so each operation is a walk
+ * over that list.
+ */
+
+/* Queue one broadcast for every client it is meant for. */
+static void
+sel_deliver(uint64_t origin, uint64_t target, const char *text, size_t len)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &s.conns, c_entry)
+		conn_deliver(c, origin, target, text, len);
+}
+
+/*
+ * Publishing is delivering: the line goes into the send queues now.  A
+ * queue that overflows kills its client in the middle of the walk, and
+ * the departure is published from inside this one.  Delivering it at
+ * once would show it before this line to the clients further down the
+ * list and after it to those before, so it waits until this walk is
+ * done: every client sees the broadcasts in the same order.
+ */
+static void
+sel_publish(struct conn *from, uint64_t target, const char *text,
+    size_t len)
+{
+	struct pending	*p;
+
+	if (s.publishing) {
+		if ((p = malloc(sizeof(*p) + len)) == NULL) {
+			log_warn("broadcast lost");
+			return;
+		}
+		p->p_origin = from->c_id;
+		p->p_target = target;
+		p->p_len = len;
+		memcpy(p->p_text, text, len);
+		STAILQ_INSERT_TAIL(&s.pending, p, p_entry);
+		return;
+	}
+	s.publishing = 1;
+	sel_deliver(from->c_id, target, text, len);
+	while ((p = STAILQ_FIRST(&s.pending)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s.pending, p_entry);
+		sel_deliver(p->p_origin, p->p_target, p->p_text, p->p_len);
+		free(p);
+	}
+	s.publishing = 0;
+}
+
+/* The live client called nick, case ignored, or NULL. */
+static struct conn *
+sel_lookup(const char *nick)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &s.conns, c_entry)
+		if (!(c->c_flags & CONN_DEAD) &&
+		    strcasecmp(c->c_nick, nick) == 0)
+			return c;
+	return NULL;
+}
+
+/* The client list is the registry: conn.c stores the name itself. */
+static int
+sel_set_nick(struct conn *c, const char *nick)
+{
+	struct conn	*other;
+
+	if ((other = sel_lookup(nick)) != NULL && other != c) {
+		errno = EEXIST;
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t
+sel_find(const char *nick, char *exact, size_t len)
+{
+	struct conn	*c;
+
+	if ((c = sel_lookup(nick)) == NULL)
+		return 0;
+	snprintf(exact, len, "%s", c->c_nick);
+	return c->c_id;
+}
+
+static unsigned
+sel_foreach(void (*fn)(const struct hub_client_info *, void *), void *arg)
+{
+	struct hub_client_info	 ci;
+	struct conn		*c;
+	unsigned		 n = 0;
+
+	TAILQ_FOREACH(c, &s.conns, c_entry) {
+		if (c->c_flags & CONN_DEAD)
+			continue;
+		memset(&ci, 0, sizeof(ci));
+		ci.ci_id = c->c_id;
+		snprintf(ci.ci_nick, sizeof(ci.ci_nick), "%s", c->c_nick);
+		snprintf(ci.ci_addr, sizeof(ci.ci_addr), "%s", c->c_addr);
+		fn(&ci, arg);
+		n++;
+	}
+	return n;
+}
+
+static void
+sel_dirty(struct conn *c)
+{
+	TAILQ_INSERT_TAIL(&s.dirty, c, c_dirty);
+}
+
+/*
+ * A client may be killed while a loop walks the client list, so it
+ * stays on the list, marked dead (skipped by every walk), until
+ * sel_reap frees it after the round.
+ */
+static void
+sel_dead(struct conn *c)
+{
+	TAILQ_INSERT_TAIL(&s.dead, c, c_reap);
+}
+
+/* Leaving it out of the read set pushes back on the peer through TCP. */
+static void
+sel_throttled(struct conn *c)
+{
+	TAILQ_INSERT_TAIL(&s.throttled, c, c_throttle);
+}
+
+/* Tell a client we cannot take it, and let it go. */
+static void
+sel_refuse(int fd)
+{
+	if (write(fd, PROTO_FULL, sizeof(PROTO_FULL) - 1) == -1)
+		log_debug("write: %s", strerror(errno));
+	close(fd);
+}
+
+/*
+ * Out of descriptors: give back the spare one, accept the client to
+ * tell it the server is full, and take the spare again.  Without a
+ * spare, stop accepting for a moment: the listener would stay readable
+ * and select() would return at once, forever.
+ */
+static void
+sel_emfile(void)
+{
+	int	fd;
+
+	if (s.spare_fd != -1) {
+		close(s.spare_fd);
+		s.spare_fd = -1;
+		if ((fd = accept(s.listen_fd, NULL, NULL)) != -1)
+			sel_refuse(fd);
+		s.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (s.spare_fd != -1)
+			return;
+	}
+	log_warnx("out of descriptors: not accepting for %d ms",
+	    SEL_EMFILE_PAUSE_MS);
+	s.accept_resume_ms = now_ms() + SEL_EMFILE_PAUSE_MS;
+}
+
+/* Take the clients waiting on the listening socket. */
+static void
+sel_accept(int64_t now)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	struct conn		*c;
+	char			 addr[PROTO_ADDR_MAX];
+	int			 fd, i;
+
+	for (i = 0; i < SEL_ACCEPT_BATCH; i++) {
+		sslen = sizeof(ss);
+		/* Non-blocking and close-on-exec from the start. */
+		fd = ev_accept(s.listen_fd, (struct sockaddr *)&ss, &sslen);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				sel_emfile();
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		if (net_addr_format((struct sockaddr *)&ss, addr,
+		    sizeof(addr)) == -1)
+			snprintf(addr, sizeof(addr), "unknown:0");
+		/*
+		 * select() cannot watch a descriptor of FD_SETSIZE or more:
+		 * FD_SET would write past the end of the fd_set.  This is
+		 * the model's real limit, whatever -m and ulimit -n say.
+		 */
+		if (fd >= FD_SETSIZE || s.nconns >= opt.max_clients) {
+			log_debug("%s refused: server full", addr);
+			sel_refuse(fd);
+			continue;
+		}
+		if ((c = malloc(sizeof(*c))) == NULL) {
+			log_warn("malloc");
+			sel_refuse(fd);
+			continue;
+		}
+		conn_init(c, fd, addr, ++s.last_id, 0, now);
+		TAILQ_INSERT_TAIL(&s.conns, c, c_entry);
+		s.nconns++;
+		log_debug("%s connected (id %llu)", addr,
+		    (unsigned long long)c->c_id);
+		conn_welcome(c);
+	}
+}
+
+/* The socket is readable (or writable): do what the client needs. */
+static void
+sel_client(struct conn *c, int readable, int writable, int64_t now)
+{
+	if (c->c_flags & CONN_DEAD)
+		return;
+	if (writable && !(c->c_flags & CONN_DIRTY)) {
+		c->c_flags |= CONN_DIRTY;
+		sel_dirty(c);
+	}
+	if (readable && !(c->c_flags & CONN_THROTTLED)) {
+		if (conn_read(c) == -1)
+			return;
+		conn_process(c, now);
+	}
+}
+
+/*
+ * Write each client with output once, after the whole round, however
+ * many broadcasts it got.  What the socket does not take waits for
+ * select() to report it writable (CONN_WRITING puts it in the write
+ * set).  A client killed here announces its departure, which makes the
+ * others dirty again: they are on this list and are written in turn.
+ */
+static void
+sel_flush(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&s.dirty)) != NULL) {
+		TAILQ_REMOVE(&s.dirty, c, c_dirty);
+		c->c_flags &= ~CONN_DIRTY;
+		if (c->c_flags & CONN_DEAD)
+			continue;
+		switch (conn_flush(c)) {
+		case 1:
+			c->c_flags |= CONN_WRITING;
+			break;
+		case 0:
+			c->c_flags &= ~CONN_WRITING;
+			break;
+		default:
+			break;		/* killed; reaped next */
+		}
+	}
+}
+
+/* Free the clients killed this round; their departures are queued. */
+static void
+sel_reap(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&s.dead)) != NULL) {
+		TAILQ_REMOVE(&s.dead, c, c_reap);
+		TAILQ_REMOVE(&s.conns, c, c_entry);
+		if (c->c_flags & CONN_DIRTY)
+			TAILQ_REMOVE(&s.dirty, c, c_dirty);
+		if (c->c_flags & CONN_THROTTLED)
+			TAILQ_REMOVE(&s.throttled, c, c_throttle);
+		conn_close_fd(c);	/* sends its last line, if it can */
+		conn_free(c);
+		s.nconns--;
+	}
+}
+
+/* Let throttled clients go on; return ms until the next may, or -1. */
+static int64_t
+sel_unthrottle(int64_t now)
+{
+	struct conn	*c, *next;
+	int64_t		 wait, soonest = -1;
+
+	for (c = TAILQ_FIRST(&s.throttled); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_throttle);
+		if ((wait = conn_throttle_ms(c, now)) == 0) {
+			TAILQ_REMOVE(&s.throttled, c, c_throttle);
+			c->c_flags &= ~CONN_THROTTLED;
+			if (conn_process(c, now) == 0)
+				continue;
+			/* Throttled again: it went back on the list. */
+			wait = conn_throttle_ms(c, now);
+		}
+		if (soonest == -1 || wait < soonest)
+			soonest = wait;
+	}
+	return soonest;
+}
+
+/*
+ * Fill the sets with what the loop waits for and return the highest
+ * descriptor in them.  Every descriptor here is below FD_SETSIZE:
+ * sel_accept refuses the others.  A throttled client is not read; one
+ * with output the socket would not take is watched for writing.
+ */
+static int
+sel_fill(fd_set *rset, fd_set *wset, int accepting)
+{
+	struct conn	*c;
+	int		 maxfd;
+
+	FD_ZERO(rset);
+	FD_ZERO(wset);
+	FD_SET(s.sig_fd[0], rset);
+	maxfd = s.sig_fd[0];
+	if (accepting) {
+		FD_SET(s.listen_fd, rset);
+		if (s.listen_fd > maxfd)
+			maxfd = s.listen_fd;
+	}
+	if (s.udp_fd != -1) {
+		FD_SET(s.udp_fd, rset);
+		if (s.udp_fd > maxfd)
+			maxfd = s.udp_fd;
+	}
+	TAILQ_FOREACH(c, &s.conns, c_entry) {
+		if (!(c->c_flags & (CONN_DEAD | CONN_THROTTLED | CONN_EOF)))
+			FD_SET(c->c_fd, rset);
+		if (c->c_flags & CONN_WRITING)
+			FD_SET(c->c_fd, wset);
+		if (c->c_fd > maxfd)
+			maxfd = c->c_fd;
+	}
+	return maxfd;
+}
+
+/*
+ * Stop: every client gets "Server shutting down" and is closed.  Their
+ * departures are not announced: everyone is being told the same.  The
+ * last write does not wait, so a client that never reads cannot hold up
+ * the stop.
+ */
+static void __attribute__((noreturn))
+sel_stop(void)
+{
+	struct conn	*c;
+
+	log_info("stopping");
+	while ((c = TAILQ_FIRST(&s.conns)) != NULL) {
+		TAILQ_REMOVE(&s.conns, c, c_entry);
+		(void)buf_append(&c->c_sendq, PROTO_SHUTDOWN,
+		    sizeof(PROTO_SHUTDOWN) - 1);
+		conn_close_fd(c);
+		conn_free(c);
+	}
+	log_info("stopped");
+	exit(0);
+}
+
+/*
+ * The loop.  Each round: let throttled clients go on, write what the
+ * last round produced, free the clients it killed, then sleep in
+ * select() and handle whatever is ready.
+ */
+static void __attribute__((noreturn))
+sel_loop(void)
+{
+	struct timeval	 tv, *tvp;
+	fd_set		 rset, wset;
+	struct conn	*c;
+	int64_t		 now, timeout;
+	int		 accepting, maxfd;
+	char		 drain[64];
+
+	for (;;) {
+		now = now_ms();
+		timeout = sel_unthrottle(now);
+		accepting = s.accept_resume_ms == 0 ||
+		    now >= s.accept_resume_ms;
+		if (accepting)
+			s.accept_resume_ms = 0;
+		else if (timeout == -1 || s.accept_resume_ms - now < timeout)
+			timeout = s.accept_resume_ms - now;
+		/* Flush before reaping: a client killed here is reaped now. */
+		sel_flush();
+		sel_reap();
+		if (got_term)
+			sel_stop();
+
+		maxfd = sel_fill(&rset, &wset, accepting);
+		tvp = NULL;
+		if (timeout >= 0) {
+			tv.tv_sec = timeout / 1000;
+			tv.tv_usec = (timeout % 1000) * 1000;
+			tvp = &tv;
+		}
+		if (select(maxfd + 1, &rset, &wset, NULL, tvp) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("select");
+		}
+		now = now_ms();
+
+		/* A signal came: empty the pipe; got_term says what to do. */
+		if (FD_ISSET(s.sig_fd[0], &rset))
+			while (read(s.sig_fd[0], drain, sizeof(drain)) > 0)
+				continue;
+		/*
+		 * Every client, ready or not: the O(n) walk of the model.
+		 * No client leaves the list during the walk (the dead are
+		 * reaped after it), and none joins: accepting comes next.
+		 */
+		TAILQ_FOREACH(c, &s.conns, c_entry)
+			sel_client(c, FD_ISSET(c->c_fd, &rset),
+			    FD_ISSET(c->c_fd, &wset), now);
+		if (accepting && FD_ISSET(s.listen_fd, &rset))
+			sel_accept(now);
+		if (s.udp_fd != -1 && FD_ISSET(s.udp_fd, &rset))
+			udp_serve(s.udp_fd);
+	}
+}
+
+/* Async-signal-safe: set the flag and wake select() through the pipe. */
+static void
+sel_signal(int sig)
+{
+	int	saved = errno;
+	char	byte = (char)sig;
+
+	got_term = 1;
+	/* EAGAIN means the pipe is full: a wake-up is pending anyway. */
+	(void)!write(s.sig_fd[1], &byte, 1);
+	errno = saved;
+}
+
+/*
+ * The self-pipe turns a signal into a readable descriptor, so it wakes
+ * select() like any other event; both ends are non-blocking, so a full
+ * pipe never blocks the handler and draining it never blocks the loop.
+ */
+static void
+sel_signals(void)
+{
+	struct sigaction	sa;
+
+	if (pipe(s.sig_fd) == -1)
+		fatal("pipe");
+	if (net_set_nonblock(s.sig_fd[0]) == -1 ||
+	    net_set_nonblock(s.sig_fd[1]) == -1 ||
+	    net_set_cloexec(s.sig_fd[0]) == -1 ||
+	    net_set_cloexec(s.sig_fd[1]) == -1)
+		fatal("self-pipe");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = sel_signal;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		fatal("sigaction");
+	/* A dead peer is an ordinary write error, never a fatal signal. */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		fatal("sigaction");
+}
+
+static void __attribute__((noreturn))
+bind_failed(const char *proto, int port)
+{
+	if (strchr(opt.bind_addr, ':') != NULL)
+		fatal("bind %s [%s]:%d", proto, opt.bind_addr, port);
+	fatal("bind %s %s:%d", proto, opt.bind_addr, port);
+}
+
+/*
+ * Bind TCP and UDP, as chatd does.  The UDP port defaults to the TCP
+ * port's number; with -p 0 that means finding a number free for both.
+ */
+static void
+sel_open_sockets(void)
+{
+	int	try, port = -1;
+
+	for (try = 0; try < SEL_BIND_TRIES; try++) {
+		s.listen_fd = net_listen(opt.bind_addr, opt.tcp_port,
+		    SOCK_STREAM);
+		if (s.listen_fd == -1)
+			bind_failed("tcp", opt.tcp_port);
+		if ((port = net_local_port(s.listen_fd)) == -1)
+			fatal("getsockname");
+		if (opt.udp_port == -1) {
+			s.udp_fd = -1;
+			break;
+		}
+		s.udp_fd = net_listen(opt.bind_addr,
+		    opt.udp_port == -2 ? port : opt.udp_port, SOCK_DGRAM);
+		if (s.udp_fd != -1)
+			break;
+		if (errno != EADDRINUSE || opt.tcp_port != 0 ||
+		    opt.udp_port != -2)
+			bind_failed("udp", opt.udp_port == -2 ? port :
+			    opt.udp_port);
+		close(s.listen_fd);	/* -p 0: try another number */
+	}
+	if (try == SEL_BIND_TRIES)
+		fatalx("no port free for both tcp and udp");
+	if (net_local_addr(s.listen_fd, s.tcp_addr, sizeof(s.tcp_addr)) == -1)
+		fatal("getsockname");
+	if (s.udp_fd == -1)
+		snprintf(s.udp_addr, sizeof(s.udp_addr), "none");
+	else if (net_local_addr(s.udp_fd, s.udp_addr,
+	    sizeof(s.udp_addr)) == -1)
+		fatal("getsockname");
+}
+
+int
+main(int argc, char *argv[])
+{
+	unsigned long	v;
+	int		ch;
+
+	log_init("chatd-select", LOG_TO_STDERR, 0);
+	opt.bind_addr = "127.0.0.1";
+	opt.tcp_port = CHATD_PORT;
+	opt.udp_port = -2;
+	opt.max_clients = CHATD_MAX_CLIENTS;
+	opt.sendq = CHATD_SENDQ;
+	opt.rate = CHATD_RATE;
+
+	while ((ch = getopt(argc, argv, "b:hm:p:q:r:u:vV")) != -1) {
+		switch (ch) {
+		case 'b':
+			if (!net_addr_valid(optarg))
+				bad_option("bind address", optarg);
+			opt.bind_addr = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'm':
+			if (parse_uint(optarg, 1, 1000000, &v) == -1)
+				bad_option("max-clients", optarg);
+			opt.max_clients = (unsigned)v;
+			break;
+		case 'p':
+			if (parse_port(optarg, &opt.tcp_port) == -1)
+				bad_option("port", optarg);
+			break;
+		case 'q':
+			if (parse_size(optarg, 4096, (size_t)1 << 30,
+			    &opt.sendq) == -1)
+				bad_option("send queue size", optarg);
+			break;
+		case 'r':
+			if (parse_uint(optarg, 0, 1000000, &v) == -1)
+				bad_option("rate", optarg);
+			opt.rate = (unsigned)v;
+			break;
+		case 'u':
+			if (strcmp(optarg, "none") == 0)
+				opt.udp_port = -1;
+			else if (parse_port(optarg, &opt.udp_port) == -1)
+				bad_option("udp port", optarg);
+			break;
+		case 'v':
+			opt.verbose++;
+			break;
+		case 'V':
+			printf("chatd-select %s\n", VERSION);
+			exit(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "chatd-select: unexpected argument: %s\n",
+		    argv[optind]);
+		usage(2);
+	}
+
+	log_init("chatd-select", LOG_TO_STDERR, opt.verbose);
+	sel_open_sockets();
+	sel_signals();
+	s.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* The loop's own descriptors must fit in an fd_set too. */
+	if (s.listen_fd >= FD_SETSIZE || s.udp_fd >= FD_SETSIZE ||
+	    s.sig_fd[0] >= FD_SETSIZE)
+		fatalx("too many descriptors open: none left below "
+		    "FD_SETSIZE (%d)", FD_SETSIZE);
+	TAILQ_INIT(&s.conns);
+	TAILQ_INIT(&s.dirty);
+	TAILQ_INIT(&s.throttled);
+	TAILQ_INIT(&s.dead);
+	STAILQ_INIT(&s.pending);
+	conn_setup(&sel_ops, opt.sendq, opt.rate);
+
+	log_info("ready tcp=%s udp=%s", s.tcp_addr, s.udp_addr);
+	sel_loop();
+}
