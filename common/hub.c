@@ -493,6 +493,13 @@ hub_wake_ack(struct hub *h)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
+uint64_t
+hub_backlog(const struct hub *h, const struct hub_cursor *cur)
+{
+	return atomic_load_explicit(&h->h_sh->s_head, memory_order_relaxed) -
+	    cur->hc_pos;
+}
+
 /* Read (head, head_seq) as a consistent pair. */
 static void
 hub_head_pair(struct hub_shared *sh, uint64_t *head, uint64_t *seq)

@@ -105,6 +105,8 @@ void		 hub_cursor_init(struct hub *, struct hub_cursor *);
  */
 enum hub_read_result hub_read(struct hub *, struct hub_cursor *,
 		    struct hub_msg *msg, uint64_t *lost);
+/* Bytes published that the cursor has not read yet. */
+uint64_t	 hub_backlog(const struct hub *, const struct hub_cursor *);
 /*
  * Worker: clear this worker's wake-up flag; call after draining its
  * wake descriptor and before reading, so a publish that races with the

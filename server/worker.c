@@ -85,6 +85,12 @@ worker_publish(struct conn *from, uint64_t target, const char *text,
 {
 	hub_publish(w.hub, from->c_id, target, text, len);
 	hub_count_in(w.hub, 1);
+	/*
+	 * Many clients of this worker talking in one round could lap the
+	 * ring before the round ends: read it before they do.
+	 */
+	if (hub_backlog(w.hub, &w.cursor) > hub_ring_size(w.hub) / 2)
+		worker_drain();
 }
 
 static int
