@@ -208,8 +208,9 @@ lines_feed(struct linebuf *lb, const char *p, size_t n, show_fn *show,
 		if (n > 0 && *p == '\n') {
 			p++;
 			n--;
-		} else if (lb->lb_len < sizeof(lb->lb_buf))
-			break;
+		} else if (n == 0)
+			break;		/* the rest of the line comes later */
+		/* Otherwise the buffer is full and the line goes on. */
 		if (show(arg, lb->lb_buf, lb->lb_len) == -1)
 			return -1;
 		lb->lb_len = 0;
@@ -573,7 +574,7 @@ term_run(struct client *c)
 			if (n == -1 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (n <= 0) {
-				/* The terminal is gone; SIGHUP usually says so. */
+				/* The terminal is gone (SIGHUP follows). */
 				if (n == 0)
 					errno = EIO;
 				fail = FAIL_TTY;

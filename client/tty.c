@@ -120,8 +120,8 @@ ob_puts(struct obuf *ob, const char *s)
  * Put the terminal on fd in raw mode: no echo, no line discipline, no
  * signals from keys (Ctrl-C and Ctrl-Z arrive as bytes and are handled
  * like the signals), no output processing.  The mode in force before is
- * saved each time, so settings changed while chatc was suspended are
- * what comes back.  The restore is registered with atexit before the
+ * saved each time raw mode is entered from a restored terminal, so
+ * settings changed while chatc was suspended are what comes back.  The restore is registered with atexit before the
  * mode changes, so no exit() can leave the terminal raw.
  */
 int
@@ -130,9 +130,11 @@ tty_raw(int fd)
 	static int	registered;
 	struct termios	t;
 
-	if (tty_fd != -1)
-		return 0;
-	if (tcgetattr(fd, &tty_saved) == -1)
+	/*
+	 * Already raw: apply it again, for a shell that reset the mode
+	 * while chatc was stopped by SIGSTOP, which cannot be caught.
+	 */
+	if (tty_fd == -1 && tcgetattr(fd, &tty_saved) == -1)
 		return -1;
 	if (!registered) {
 		if (atexit(tty_restore) != 0)

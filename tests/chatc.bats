@@ -15,8 +15,9 @@ PROMPT="Please input the message or enter 'exit' to terminate the program."
 # Keep the helpers' teardown and run it after ours.
 eval "helpers_$(declare -f teardown)"
 
+# The tmux socket lives in the test's own directory, which bats removes.
 setup() {
-	TMUX_SOCK="chatc-test-$$-$BATS_TEST_NUMBER"
+	TMUX_SOCK="$BATS_TEST_TMPDIR/tmux.sock"
 }
 
 teardown() {
@@ -55,7 +56,7 @@ fake_server() {
 }
 
 tm() {
-	TMUX= tmux -u -L "$TMUX_SOCK" -f /dev/null "$@" 3>&-
+	TMUX= tmux -u -S "$TMUX_SOCK" -f /dev/null "$@" 3>&-
 }
 
 # in_pane ARGS...: chatc ARGS in a 100x30 pane.  Afterwards the pane
