@@ -37,6 +37,9 @@ buf_append(struct buf *b, const void *p, size_t n)
 		errno = ENOBUFS;
 		return -1;
 	}
+	/* Nothing to copy; b_data may still be NULL, which memcpy forbids. */
+	if (n == 0)
+		return 0;
 	need = b->b_len + n;
 	if (b->b_off + need > b->b_cap) {
 		if (need <= b->b_cap) {

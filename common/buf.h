@@ -26,10 +26,11 @@ int	buf_append(struct buf *, const void *, size_t n);
 /* Drop n bytes from the head (n <= b_len); shrinks the queue when empty. */
 void	buf_consume(struct buf *, size_t n);
 
+/* The first unconsumed byte; never NULL, even before the first append. */
 static inline const char *
 buf_head(const struct buf *b)
 {
-	return b->b_data + b->b_off;
+	return b->b_data == NULL ? "" : b->b_data + b->b_off;
 }
 
 #endif

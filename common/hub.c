@@ -624,12 +624,17 @@ hub_client_remove(struct hub *h, unsigned slot)
 	lock_give(&sh->s_reg_lock);
 }
 
-/* The slot of the client called nick, or -1; under the registry lock. */
+/*
+ * The slot of the client called nick, or -1; under the registry lock.
+ * No client is called "": that is how an unnamed one is stored.
+ */
 static long
 reg_find(struct hub *h, const char *nick)
 {
 	unsigned	i;
 
+	if (nick[0] == '\0')
+		return -1;
 	for (i = 0; i < h->h_sh->s_max_clients; i++)
 		if (h->h_reg[i].g_id != 0 &&
 		    strcasecmp(h->h_reg[i].g_nick, nick) == 0)

@@ -113,6 +113,7 @@ t_csi(void)
 	CLEAN("a\x1b[?25lb", 0, "ab");
 	CLEAN("\x1b[38;5;196mx", 0, "x");
 	CLEAN("\x1b[ q!", 0, "!");		/* intermediate, then final */
+	CLEAN("\x1b[5@x\x1b[2~y", 0, "xy");	/* finals '@' and '~' */
 	CLEAN("\x1b[H\x1b[2J\x1b[3J", SAN_TRIM, "");
 }
 
