@@ -128,11 +128,11 @@ align_up(size_t n, size_t a)
 
 static void	hub_wake_others(struct hub *);
 
-static void
+static int
 lock_init(struct hub_lock *l)
 {
-	sem_init(&l->l_sem, 1, 1);
 	atomic_store(&l->l_owner, 0);
+	return sem_init(&l->l_sem, 1, 1);
 }
 
 /*
@@ -262,8 +262,14 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 	sh->s_ring_off = ring_off;
 	sh->s_total = total;
 	atomic_store(&sh->s_next_id, 1);
-	lock_init(&sh->s_ring_lock);
-	lock_init(&sh->s_reg_lock);
+	if (lock_init(&sh->s_ring_lock) == -1 ||
+	    lock_init(&sh->s_reg_lock) == -1) {
+		saved = errno;
+		hub_unlink(h);
+		hub_detach(h);
+		errno = saved;
+		return NULL;
+	}
 	atomic_store(&sh->s_master, getpid());
 	/* Last, so a reader of the header never sees a half-made hub. */
 	sh->s_magic = HUB_MAGIC;
@@ -372,13 +378,15 @@ hub_recover(struct hub *h, int w, pid_t pid)
 	/*
 	 * A writer that died inside the ring lock may have left the head
 	 * pair half-updated (gen odd) and reserve beyond head.  Readers
-	 * only read below head, and the next writer sets reserve afresh,
-	 * so only gen needs mending: make it even again.
+	 * only read below head, so the half-written record is simply never
+	 * published; gen is made even again, and reserve brought back to
+	 * head so that no reader takes the dead write for an overrun.
 	 */
 	if (atomic_load(&sh->s_ring_lock.l_owner) == pid) {
 		gen = atomic_load(&sh->s_gen);
 		if (gen & 1)
 			atomic_store(&sh->s_gen, gen + 1);
+		atomic_store(&sh->s_reserve, atomic_load(&sh->s_head));
 		lock_recover(&sh->s_ring_lock, pid);
 	}
 	lock_recover(&sh->s_reg_lock, pid);
