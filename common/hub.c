@@ -381,6 +381,9 @@ hub_recover(struct hub *h, int w, pid_t pid)
 	 * only read below head, so the half-written record is simply never
 	 * published; gen is made even again, and reserve brought back to
 	 * head so that no reader takes the dead write for an overrun.
+	 * XXX a writer killed between its head and head_seq stores leaves
+	 * head_seq one behind; the readers then resynchronise once and
+	 * report a message lost that was not.
 	 */
 	if (atomic_load(&sh->s_ring_lock.l_owner) == pid) {
 		gen = atomic_load(&sh->s_gen);
