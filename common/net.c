@@ -29,6 +29,14 @@ net_set_nonblock(int fd)
 }
 
 int
+net_set_nodelay(int fd)
+{
+	int	on = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+int
 net_set_cloexec(int fd)
 {
 	int	fl;

@@ -28,6 +28,11 @@ int	net_local_addr(int fd, char *buf, size_t len);
  */
 int	net_addr_format(const struct sockaddr *sa, char *buf, size_t len);
 int	net_set_nonblock(int fd);
+/*
+ * Send small writes at once (TCP_NODELAY).  The servers already batch
+ * their output per round, so Nagle's wait for an ACK only adds latency.
+ */
+int	net_set_nodelay(int fd);
 int	net_set_cloexec(int fd);
 
 #endif

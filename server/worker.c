@@ -249,6 +249,8 @@ worker_accept(int64_t now)
 		if (net_addr_format((struct sockaddr *)&ss, addr,
 		    sizeof(addr)) == -1)
 			snprintf(addr, sizeof(addr), "unknown:0");
+		if (net_set_nodelay(fd) == -1)
+			log_debug("TCP_NODELAY %s: %s", addr, strerror(errno));
 		/*
 		 * Deliver what is already in the hub to the clients we have,
 		 * so the newcomer's first line is the first after it came.
