@@ -16,7 +16,8 @@
  * appended to every other client's send queue there and then, and each
  * client with output is written once, at the end of the round.  With all
  * the clients in one address space there is no shared memory and no
- * lock, and one global order of messages comes for free.
+ * lock, and one global order of messages comes almost for free (see
+ * sel_publish for the "almost").
  *
  * The costs are what the comparison with chatd measures.  select() is
  * given the whole set on every call, and both the kernel and this loop
@@ -157,11 +158,12 @@ sel_deliver(uint64_t origin, uint64_t target, const char *text, size_t len)
 
 /*
  * Publishing is delivering: the line goes into the send queues now.  A
- * queue that overflows kills its client in the middle of the walk, and
- * the departure is published from inside this one.  Delivering it at
- * once would show it before this line to the clients further down the
- * list and after it to those before, so it waits until this walk is
- * done: every client sees the broadcasts in the same order.
+ * client whose queue overflows (or whose socket fails as conn_send tries
+ * to make room) is killed in the middle of the walk, and its departure
+ * is published from inside this one.  Delivering it at once would show
+ * it before this line to the clients further down the list and after it
+ * to those before, so it waits until this walk is done: every client
+ * sees the broadcasts in the same order.
  */
 static void
 sel_publish(struct conn *from, uint64_t target, const char *text,

@@ -1,0 +1,283 @@
+#!/usr/bin/env bats
+# chatd-select: its command line, ready line, limits and stop.  The
+# protocol files (framing, sanitize, commands, udp, lifecycle) run
+# against it too: tests/run runs them a second time with SERVER set.
+
+load helpers
+
+setup() {
+	SERVER=$CHATD_SELECT
+}
+
+@test "-h prints the usage to stdout and exits 0" {
+	run --separate-stderr -0 "$CHATD_SELECT" -h
+	[ "${lines[0]}" = "usage: chatd-select [-hvV] [-b address] [-p port] [-u port|none]" ]
+	[ "${lines[1]}" = "                    [-m max-clients] [-q sendq] [-r rate]" ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ -z "$stderr" ]
+}
+
+@test "-V prints the version" {
+	run --separate-stderr -0 "$CHATD_SELECT" -V
+	[[ "$output" =~ ^chatd-select\ [0-9]+\.[0-9]+$ ]]
+}
+
+# bad_value OPTION VALUE MESSAGE: exit 2, the message, then the usage.
+bad_value() {
+	run --separate-stderr -2 "$CHATD_SELECT" "$1" "$2"
+	[ -z "$output" ]
+	local first=${stderr%%$'\n'*}
+	[ "$first" = "$3" ] || { echo "# got: $first" >&2; return 1; }
+	[[ "$stderr" == *$'\n'"usage: chatd-select"* ]]
+}
+
+@test "bad option values are named, with the usage, exit 2" {
+	bad_value -p 70000 "chatd-select: invalid port: 70000"
+	bad_value -p x "chatd-select: invalid port: x"
+	bad_value -u abc "chatd-select: invalid udp port: abc"
+	bad_value -b localhost "chatd-select: invalid bind address: localhost"
+	bad_value -m 0 "chatd-select: invalid max-clients: 0"
+	bad_value -q 1z "chatd-select: invalid send queue size: 1z"
+	bad_value -r fast "chatd-select: invalid rate: fast"
+}
+
+@test "an unknown option or a stray argument gives the usage, exit 2" {
+	run --separate-stderr -2 "$CHATD_SELECT" -w 2
+	[[ "$stderr" == *"invalid option"*"usage: chatd-select"* ]]
+	run --separate-stderr -2 "$CHATD_SELECT" extra
+	[[ "$stderr" == "chatd-select: unexpected argument: extra"$'\n'"usage: chatd-select"* ]]
+}
+
+@test "a port that is taken is a clear error, exit 1" {
+	start_server
+	run --separate-stderr -1 "$CHATD_SELECT" -b 127.0.0.1 -p "$TCP_PORT"
+	[ "$stderr" = "chatd-select: bind tcp 127.0.0.1:$TCP_PORT: Address already in use" ]
+	run --separate-stderr -1 "$CHATD_SELECT" -b 127.0.0.1 -p 0 -u "$UDP_PORT"
+	[ "$stderr" = "chatd-select: bind udp 127.0.0.1:$UDP_PORT: Address already in use" ]
+	stop_server
+}
+
+@test "the ready line names both real ports, once" {
+	start_server
+	[ "$(grep -c 'ready' "$BATS_TEST_TMPDIR/server.log")" -eq 1 ]
+	grep -qx "chatd-select: ready tcp=127.0.0.1:$TCP_PORT udp=127.0.0.1:$TCP_PORT" \
+	    "$BATS_TEST_TMPDIR/server.log"
+	stop_server
+}
+
+@test "-u none turns the UDP service off" {
+	start_server -u none
+	grep -qx "chatd-select: ready tcp=127.0.0.1:$TCP_PORT udp=none" \
+	    "$BATS_TEST_TMPDIR/server.log"
+	join a
+	stop_server
+}
+
+@test "-m: a client beyond the limit gets 'error: server full'" {
+	start_server -m 2
+	join a
+	join b
+	expect a "Client ($ADDR_b) connected"
+	connect c
+	expect c "error: server full"
+	expect_eof c
+	say a "still fine"
+	expect a '"still fine" received by the server'
+	disconnect b
+	expect a "Client ($ADDR_b) left"
+	join d
+	expect a "Client ($ADDR_d) connected"
+	stop_server
+}
+
+# welcome_or_full NAME: read NAME's first line; 0 and ADDR_NAME set after
+# a welcome, 1 after "error: server full", 2 for anything else.
+welcome_or_full() {
+	read_line "$1" || return 2
+	[ "$LINE" = "error: server full" ] && return 1
+	[[ "$LINE" =~ ^Welcome,\ Client\ \((127\.0\.0\.1:[0-9]+)\)\.$ ]] || {
+		echo "# $1: bad welcome '$LINE'" >&2
+		return 2
+	}
+	printf -v "ADDR_$1" '%s' "${BASH_REMATCH[1]}"
+	expect "$1" "Please enter your message."
+}
+
+# hold N FILE: in the background, open N clients that never read, then
+# create FILE; exit when the server closes the first one.  A separate
+# process, because bash's read -t uses select() itself and aborts on a
+# descriptor of FD_SETSIZE or more.
+hold() {
+	(
+		local i fd first=
+		for ((i = 0; i < $1; i++)); do
+			exec {fd}<>"/dev/tcp/127.0.0.1/$TCP_PORT" || exit 1
+			first=${first:-$fd}
+		done
+		: >"$2"
+		while IFS= read -r -u "$first" _; do :; done
+	) 3>&- &
+	HOLDER_PID=$!
+}
+
+@test "FD_SETSIZE: the client past it gets 'error: server full', the others go on" {
+	local held=900 i n=0 rc a
+	# More descriptors than an fd_set holds, for the server and the
+	# process holding the clients.
+	ulimit -n 2048 2>/dev/null || skip "cannot raise ulimit -n to 2048"
+	start_server -r 0 -v
+	hold "$held" "$BATS_TEST_TMPDIR/held"
+	wait_for test -e "$BATS_TEST_TMPDIR/held"
+	# Then more clients until the server's descriptors pass FD_SETSIZE.
+	for ((i = 1; i <= 200; i++)); do
+		connect "c$i"
+		rc=0
+		welcome_or_full "c$i" || rc=$?
+		[ "$rc" -ne 2 ]
+		[ "$rc" -eq 1 ] && break
+		n=$i
+	done
+	echo "# $((held + n)) clients fit below FD_SETSIZE" >&3
+	[ "$n" -ge 1 ] && [ "$i" -eq $((n + 1)) ]
+	# Every descriptor below 1024 but the server's own few is a client.
+	[ $((held + n)) -ge 1000 ] && [ $((held + n)) -lt 1024 ]
+	expect_eof "c$i"
+	[ "$(grep -cE '^chatd-select: 127\.0\.0\.1:[0-9]+ refused: server full$' \
+	    "$BATS_TEST_TMPDIR/server.log")" -eq 1 ]
+	# The others still talk, and all of them are still there.
+	for ((i = 2; i <= n; i++)); do
+		a="ADDR_c$i"
+		expect c1 "Client (${!a}) connected"
+	done
+	say "c$n" "still here"
+	expect "c$n" '"still here" received by the server'
+	a="ADDR_c$n"
+	expect c1 "Client (${!a}) said: still here"
+	say c1 "/who"
+	expect c1 "who: $((held + n)) connected"
+	for ((i = 1; i <= held + n; i++)); do
+		read_line c1
+		[[ "$LINE" =~ ^who:\ Client\ \(127\.0\.0\.1:[0-9]+\)$ ]]
+	done
+	# A client that leaves makes room for a new one.
+	disconnect "c$n"
+	expect c1 "Client (${!a}) left"
+	join late
+	expect c1 "Client ($ADDR_late) connected"
+	stop_server
+	wait "$HOLDER_PID"
+}
+
+@test "out of descriptors (EMFILE): server full, then room again" {
+	local log=$BATS_TEST_TMPDIR/server.log i n=0 rc a
+	(ulimit -n 20 && exec "$CHATD_SELECT" -b 127.0.0.1 -p 0) 2>"$log" 3>&- &
+	SERVER_PID=$!
+	wait_for grep -q ': ready tcp=' "$log"
+	TCP_PORT=$(sed -n 's/.* tcp=[^ ]*:\([0-9]*\) .*/\1/p' "$log")
+	for ((i = 1; i <= 20; i++)); do
+		connect "c$i"
+		rc=0
+		welcome_or_full "c$i" || rc=$?
+		[ "$rc" -ne 2 ]
+		[ "$rc" -eq 1 ] && break
+		n=$i
+	done
+	[ "$n" -ge 1 ] && [ "$i" -eq $((n + 1)) ]
+	expect_eof "c$i"
+	for ((i = 2; i <= n; i++)); do
+		a="ADDR_c$i"
+		expect c1 "Client (${!a}) connected"
+	done
+	# The spare descriptor was taken back: the next one is refused too.
+	connect again
+	expect again "error: server full"
+	expect_eof again
+	say c1 "still fine"
+	expect c1 '"still fine" received by the server'
+	a="ADDR_c$n"
+	disconnect "c$n"
+	expect c1 "Client (${!a}) left"
+	join late
+	expect c1 "Client ($ADDR_late) connected"
+	! grep -q 'not accepting' "$log"
+	stop_server
+}
+
+@test "a client that stops reading is dropped; the others get everything" {
+	local dir=$BATS_TEST_TMPDIR v
+	start_server -r 0 -q 4k
+	join s
+	join g
+	join slow
+	expect s "Client ($ADDR_g) connected"
+	expect s "Client ($ADDR_slow) connected"
+	expect g "Client ($ADDR_slow) connected"
+	v=FD_s; cat <&"${!v}" >"$dir/s.out" 3>&- &
+	v=FD_g; cat <&"${!v}" >"$dir/g.out" 3>&- &
+	# 8 MB of broadcast: more than the kernel buffers ahead of slow.
+	v=FD_s
+	yes "$(printf 'x%.0s' $(seq 1000))" | head -n 8000 >&"${!v}"
+	say s "done"
+	wait_for grep -q "^Client ($ADDR_s) said: done\$" "$dir/g.out"
+	[ "$(grep -cx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/g.out")" -eq 1 ]
+	[ "$(grep -c "^Client ($ADDR_s) said: x*\$" "$dir/g.out")" -eq 8000 ]
+	wait_for grep -q '^"done" received by the server$' "$dir/s.out"
+	[ "$(grep -c '^"x*" received by the server$' "$dir/s.out")" -eq 8000 ]
+	[ "$(grep -cx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/s.out")" -eq 1 ]
+	stop_server
+}
+
+@test "a client over its rate is slowed, never dropped, and loses nothing" {
+	start_server -r 20
+	join a
+	local v=FD_a i start=$SECONDS
+	# 80 lines at once: a burst of 40, then 20 a second.
+	seq 1 80 | sed 's/^/r /' >&"${!v}"
+	for i in $(seq 1 80); do
+		expect a "\"r $i\" received by the server"
+	done
+	[ $((SECONDS - start)) -ge 1 ]
+	stop_server
+}
+
+@test "SIGHUP stops it cleanly: 'Server shutting down', exit 0" {
+	start_server
+	join a
+	join b
+	expect a "Client ($ADDR_b) connected"
+	kill -HUP "$SERVER_PID"
+	expect a "Server shutting down"
+	expect_eof a
+	expect b "Server shutting down"
+	expect_eof b
+	wait_for not_running "$SERVER_PID"
+	run -0 wait "$SERVER_PID"
+	SERVER_PID=
+	grep -qx "chatd-select: stopped" "$BATS_TEST_TMPDIR/server.log"
+}
+
+@test "SIGTERM: stop_server sees exit status 0 and a clean log" {
+	start_server -v
+	join a
+	stop_server
+	[ "$SERVER_STATUS" -eq 0 ]
+	expect a "Server shutting down"
+	expect_eof a
+	log_has "^chatd-select: $ADDR_a connected \(id 1\)$"
+}
+
+@test "listening on ::1 shows IPv6 addresses in brackets" {
+	[ -e /proc/net/if_inet6 ] || skip "no IPv6 on this machine"
+	local log="$BATS_TEST_TMPDIR/server.log" fd
+	"$CHATD_SELECT" -b ::1 -p 0 2>"$log" 3>&- &
+	SERVER_PID=$!
+	wait_for grep -q ': ready tcp=' "$log"
+	TCP_PORT=$(sed -n 's/.*tcp=\[::1\]:\([0-9]*\) .*/\1/p' "$log")
+	[ -n "$TCP_PORT" ]
+	grep -qx "chatd-select: ready tcp=\[::1\]:$TCP_PORT udp=\[::1\]:$TCP_PORT" "$log"
+	exec {fd}<>"/dev/tcp/::1/$TCP_PORT"
+	FD_v6=$fd
+	read_line v6
+	[[ "$LINE" =~ ^Welcome,\ Client\ \(\[::1\]:[0-9]+\)\.$ ]]
+	stop_server
+}
