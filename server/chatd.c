@@ -25,9 +25,6 @@
 #include "net.h"
 #include "util.h"
 
-/* How often -p 0 retries to find a port free for both TCP and UDP. */
-#define BIND_TRIES	32
-
 struct chatd_conf	conf;
 
 static void __attribute__((noreturn))
@@ -70,62 +67,11 @@ raise_nofile(void)
 	room = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > UINT_MAX ?
 	    UINT_MAX : (unsigned long)rl.rlim_cur;
 	room = room > CHATD_FD_RESERVE ? room - CHATD_FD_RESERVE : 1;
-	if (conf.max_clients > room) {
+	if (conf.opts.max_clients > room) {
 		log_info("clients limited to %lu by the descriptor limit",
 		    room);
-		conf.max_clients = (unsigned)room;
+		conf.opts.max_clients = (unsigned)room;
 	}
-}
-
-static void __attribute__((noreturn))
-bind_failed(const char *proto, int port)
-{
-	if (strchr(conf.bind_addr, ':') != NULL)
-		fatal("bind %s [%s]:%d", proto, conf.bind_addr, port);
-	fatal("bind %s %s:%d", proto, conf.bind_addr, port);
-}
-
-/*
- * Bind TCP and UDP.  The UDP port defaults to the TCP port's number;
- * with -p 0 that means finding a number free for both.
- */
-static void
-open_sockets(void)
-{
-	int	try, port;
-
-	for (try = 0; try < BIND_TRIES; try++) {
-		conf.listen_fd = net_listen(conf.bind_addr, conf.tcp_port,
-		    SOCK_STREAM);
-		if (conf.listen_fd == -1)
-			bind_failed("tcp", conf.tcp_port);
-		if ((port = net_local_port(conf.listen_fd)) == -1)
-			fatal("getsockname");
-		if (conf.udp_port == -1) {
-			conf.udp_fd = -1;
-			break;
-		}
-		conf.udp_fd = net_listen(conf.bind_addr,
-		    conf.udp_port == -2 ? port : conf.udp_port, SOCK_DGRAM);
-		if (conf.udp_fd != -1)
-			break;
-		if (errno != EADDRINUSE || conf.tcp_port != 0 ||
-		    conf.udp_port != -2)
-			bind_failed("udp", conf.udp_port == -2 ? port :
-			    conf.udp_port);
-		close(conf.listen_fd);	/* -p 0: try another number */
-	}
-	if (try == BIND_TRIES)
-		fatalx("no port free for both tcp and udp");
-	conf.tcp_port = port;
-	if (net_local_addr(conf.listen_fd, conf.tcp_addr,
-	    sizeof(conf.tcp_addr)) == -1)
-		fatal("getsockname");
-	if (conf.udp_fd == -1)
-		snprintf(conf.udp_addr, sizeof(conf.udp_addr), "none");
-	else if (net_local_addr(conf.udp_fd, conf.udp_addr,
-	    sizeof(conf.udp_addr)) == -1)
-		fatal("getsockname");
 }
 
 static void
@@ -175,53 +121,25 @@ main(int argc, char *argv[])
 	unsigned long	 v;
 	long		 ncpu;
 	char		 name[HUB_NAME_MAX];
+	const char	*what;
 	int		 ch, scoreboard = 0, rv;
 
 	log_init("chatd", LOG_TO_STDERR, 0);
+	srv_opts_init(&conf.opts);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	conf.workers = ncpu < 1 ? 1 : ncpu > HUB_WORKERS_MAX ?
 	    HUB_WORKERS_MAX : (int)ncpu;
-	conf.bind_addr = "127.0.0.1";
-	conf.tcp_port = CHATD_PORT;
-	conf.udp_port = -2;
-	conf.max_clients = CHATD_MAX_CLIENTS;
-	conf.sendq = CHATD_SENDQ;
-	conf.rate = CHATD_RATE;
 	conf.ring = CHATD_RING;
 
 	while ((ch = getopt(argc, argv, "b:dhm:p:P:q:r:R:Su:U:vVw:")) != -1) {
 		switch (ch) {
-		case 'b':
-			if (!net_addr_valid(optarg))
-				bad_option("bind address", optarg);
-			conf.bind_addr = optarg;
-			break;
 		case 'd':
 			conf.daemonize = 1;
 			break;
 		case 'h':
 			usage(0);
-		case 'm':
-			if (parse_uint(optarg, 1, 1000000, &v) == -1)
-				bad_option("max-clients", optarg);
-			conf.max_clients = (unsigned)v;
-			break;
-		case 'p':
-			if (parse_port(optarg, &conf.tcp_port) == -1)
-				bad_option("port", optarg);
-			break;
 		case 'P':
 			conf.pidfile = optarg;
-			break;
-		case 'q':
-			if (parse_size(optarg, 4096, (size_t)1 << 30,
-			    &conf.sendq) == -1)
-				bad_option("send queue size", optarg);
-			break;
-		case 'r':
-			if (parse_uint(optarg, 0, 1000000, &v) == -1)
-				bad_option("rate", optarg);
-			conf.rate = (unsigned)v;
 			break;
 		case 'R':
 			if (parse_size(optarg, HUB_RING_MIN, HUB_RING_MAX,
@@ -231,17 +149,8 @@ main(int argc, char *argv[])
 		case 'S':
 			scoreboard = 1;
 			break;
-		case 'u':
-			if (strcmp(optarg, "none") == 0)
-				conf.udp_port = -1;
-			else if (parse_port(optarg, &conf.udp_port) == -1)
-				bad_option("udp port", optarg);
-			break;
 		case 'U':
 			conf.user = optarg;
-			break;
-		case 'v':
-			conf.verbose++;
 			break;
 		case 'V':
 			printf("chatd %s\n", VERSION);
@@ -251,8 +160,12 @@ main(int argc, char *argv[])
 				bad_option("worker count", optarg);
 			conf.workers = (int)v;
 			break;
-		default:
+		case '?':
 			usage(2);
+		default:
+			if (srv_opts_set(&conf.opts, ch, optarg, &what) == -1)
+				bad_option(what, optarg);
+			break;
 		}
 	}
 	if (optind != argc) {
@@ -261,23 +174,23 @@ main(int argc, char *argv[])
 		usage(2);
 	}
 	if (scoreboard) {
-		if (scoreboard_print(conf.tcp_port) == -1) {
+		if (scoreboard_print(conf.opts.tcp_port) == -1) {
 			fprintf(stderr, "chatd: no chatd hub on port %d: %s\n",
-			    conf.tcp_port, strerror(errno));
+			    conf.opts.tcp_port, strerror(errno));
 			return 1;
 		}
 		return 0;
 	}
 
-	log_init("chatd", LOG_TO_STDERR, conf.verbose);
+	log_init("chatd", LOG_TO_STDERR, conf.opts.verbose);
 	/* A dead peer is an ordinary write error, never a fatal signal. */
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
-	open_sockets();
+	srv_open(&conf.opts, &conf.socks);
 
-	hub_name(name, sizeof(name), conf.tcp_port);
+	hub_name(name, sizeof(name), net_local_port(conf.socks.tcp_fd));
 	if ((hub = hub_create(name, conf.ring, conf.workers,
-	    conf.max_clients)) == NULL) {
+	    conf.opts.max_clients)) == NULL) {
 		if (errno == EADDRINUSE)
 			fatalx("hub %s belongs to a running chatd", name);
 		fatal("hub_create %s", name);
@@ -291,7 +204,7 @@ main(int argc, char *argv[])
 			hub_unlink(hub);
 			fatal("daemon");
 		}
-		log_init("chatd", LOG_TO_SYSLOG, conf.verbose);
+		log_init("chatd", LOG_TO_SYSLOG, conf.opts.verbose);
 		/* daemon() forked: the hub's owner is this process now. */
 		hub_set_master(hub, getpid());
 	}

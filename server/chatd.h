@@ -31,24 +31,37 @@
 /* How long a stopping worker tries to send clients what they are owed. */
 #define CHATD_STOP_FLUSH_MS	2000
 
-/* What every chatd process knows; filled by main, read-only after. */
-struct chatd_conf {
-	int		 workers;
+/* The options both servers take (listen.c). */
+#define SRV_UDP_NONE		(-1)	/* -u none */
+#define SRV_UDP_SAME		(-2)	/* the TCP port's number */
+
+struct srv_opts {
 	const char	*bind_addr;
-	int		 tcp_port;	/* the real port once bound */
-	int		 udp_port;	/* -1: none; -2: same as TCP */
+	int		 tcp_port;
+	int		 udp_port;	/* a port, SRV_UDP_NONE or _SAME */
 	unsigned	 max_clients;
 	size_t		 sendq;
 	unsigned	 rate;		/* lines per second, 0: no limit */
-	size_t		 ring;
-	int		 daemonize;
 	int		 verbose;
-	const char	*pidfile;
-	const char	*user;
-	int		 listen_fd;
+};
+
+/* The sockets a server listens on, and their addresses as bound. */
+struct srv_socks {
+	int		 tcp_fd;
 	int		 udp_fd;	/* -1 when off */
 	char		 tcp_addr[PROTO_ADDR_MAX];
 	char		 udp_addr[PROTO_ADDR_MAX];
+};
+
+/* What every chatd process knows; filled by main, read-only after. */
+struct chatd_conf {
+	struct srv_opts	 opts;
+	struct srv_socks socks;
+	int		 workers;
+	size_t		 ring;		/* -R */
+	int		 daemonize;
+	const char	*pidfile;
+	const char	*user;
 };
 
 /* Event sources share the event loop; each starts with its kind. */
@@ -138,6 +151,26 @@ void	conn_close_fd(struct conn *);
 void	conn_format_who(const struct hub_client_info *, char *buf,
 	    size_t len);
 int64_t	now_ms(void);
+
+/* listen.c */
+void	srv_opts_init(struct srv_opts *);
+/*
+ * Apply option ch (one of b m p q r u v) with its argument: 1 if done,
+ * 0 if ch is not a shared option, -1 if arg is bad (*what names it).
+ */
+int	srv_opts_set(struct srv_opts *, int ch, const char *arg,
+	    const char **what);
+/* Bind TCP and UDP as the options say; fatal on failure. */
+void	srv_open(const struct srv_opts *, struct srv_socks *);
+/* Tell a client "error: server full" and close it. */
+void	srv_refuse(int fd);
+/*
+ * Out of descriptors: give back the spare one, accept a client to tell
+ * it the server is full, and take the spare again.  Returns -1 if there
+ * is no spare: the caller must stop accepting for a moment instead of
+ * spinning on EMFILE.
+ */
+int	srv_emfile(int tcp_fd, int *spare_fd);
 
 /* udp.c */
 void	udp_serve(int fd);

@@ -201,8 +201,8 @@ master_run(struct hub *hub)
 	for (w = 0; w < conf.workers; w++)
 		if (master_spawn(hub, w) == -1)
 			fatalx("cannot start the workers");
-	log_info("ready tcp=%s udp=%s workers=%d", conf.tcp_addr,
-	    conf.udp_addr, conf.workers);
+	log_info("ready tcp=%s udp=%s workers=%d", conf.socks.tcp_addr,
+	    conf.socks.udp_addr, conf.workers);
 
 	for (;;) {
 		if (!got_chld && !got_term && !got_alrm)

@@ -53,8 +53,6 @@
 #include "net.h"
 #include "util.h"
 
-/* How often -p 0 retries to find a port free for both TCP and UDP. */
-#define SEL_BIND_TRIES		32
 /* Clients accepted per round, so a crowd arriving cannot starve talkers. */
 #define SEL_ACCEPT_BATCH	64
 /* After EMFILE with no spare descriptor: retry accepting after this. */
@@ -71,25 +69,14 @@ struct pending {
 STAILQ_HEAD(pending_list, pending);
 
 /* The options; set by main, read-only after. */
-static struct {
-	const char	*bind_addr;
-	int		 tcp_port;
-	int		 udp_port;	/* -1: none; -2: the TCP port's number */
-	unsigned	 max_clients;
-	size_t		 sendq;
-	unsigned	 rate;		/* lines per second, 0: no limit */
-	int		 verbose;
-} opt;
+static struct srv_opts	opt;
 
 /* The whole server: its descriptors and its clients. */
 static struct {
-	int			 listen_fd;
-	int			 udp_fd;	/* -1 when off */
+	struct srv_socks	 sk;		/* listening TCP and UDP */
 	int			 sig_fd[2];	/* self-pipe: handlers write */
 	int			 spare_fd;	/* given up on EMFILE */
 	int64_t			 accept_resume_ms; /* after EMFILE, or 0 */
-	char			 tcp_addr[PROTO_ADDR_MAX];
-	char			 udp_addr[PROTO_ADDR_MAX];
 	uint64_t		 last_id;
 	unsigned		 nconns;
 	struct conn_list	 conns;		/* every client, oldest first */
@@ -274,35 +261,16 @@ sel_throttled(struct conn *c)
 	TAILQ_INSERT_TAIL(&s.throttled, c, c_throttle);
 }
 
-/* Tell a client we cannot take it, and let it go. */
-static void
-sel_refuse(int fd)
-{
-	if (write(fd, PROTO_FULL, sizeof(PROTO_FULL) - 1) == -1)
-		log_debug("write: %s", strerror(errno));
-	close(fd);
-}
-
 /*
- * Out of descriptors: give back the spare one, accept the client to
- * tell it the server is full, and take the spare again.  Without a
- * spare, stop accepting for a moment: the listener would stay readable
- * and select() would return at once, forever.
+ * Out of descriptors: refuse one client with the spare descriptor, or
+ * stop accepting for a moment: the listener would stay readable and
+ * select() would return at once, forever.
  */
 static void
 sel_emfile(void)
 {
-	int	fd;
-
-	if (s.spare_fd != -1) {
-		close(s.spare_fd);
-		s.spare_fd = -1;
-		if ((fd = accept(s.listen_fd, NULL, NULL)) != -1)
-			sel_refuse(fd);
-		s.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (s.spare_fd != -1)
-			return;
-	}
+	if (srv_emfile(s.sk.tcp_fd, &s.spare_fd) == 0)
+		return;
 	log_warnx("out of descriptors: not accepting for %d ms",
 	    SEL_EMFILE_PAUSE_MS);
 	s.accept_resume_ms = now_ms() + SEL_EMFILE_PAUSE_MS;
@@ -321,7 +289,7 @@ sel_accept(int64_t now)
 	for (i = 0; i < SEL_ACCEPT_BATCH; i++) {
 		sslen = sizeof(ss);
 		/* Non-blocking and close-on-exec from the start. */
-		fd = ev_accept(s.listen_fd, (struct sockaddr *)&ss, &sslen);
+		fd = ev_accept(s.sk.tcp_fd, (struct sockaddr *)&ss, &sslen);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
 				sel_emfile();
@@ -333,6 +301,8 @@ sel_accept(int64_t now)
 		if (net_addr_format((struct sockaddr *)&ss, addr,
 		    sizeof(addr)) == -1)
 			snprintf(addr, sizeof(addr), "unknown:0");
+		if (net_set_nodelay(fd) == -1)
+			log_debug("TCP_NODELAY %s: %s", addr, strerror(errno));
 		/*
 		 * select() cannot watch a descriptor of FD_SETSIZE or more:
 		 * FD_SET would write past the end of the fd_set.  This is
@@ -340,12 +310,12 @@ sel_accept(int64_t now)
 		 */
 		if (fd >= FD_SETSIZE || s.nconns >= opt.max_clients) {
 			log_debug("%s refused: server full", addr);
-			sel_refuse(fd);
+			srv_refuse(fd);
 			continue;
 		}
 		if ((c = malloc(sizeof(*c))) == NULL) {
 			log_warn("malloc");
-			sel_refuse(fd);
+			srv_refuse(fd);
 			continue;
 		}
 		conn_init(c, fd, addr, ++s.last_id, 0, now);
@@ -463,14 +433,14 @@ sel_fill(fd_set *rset, fd_set *wset, int accepting)
 	FD_SET(s.sig_fd[0], rset);
 	maxfd = s.sig_fd[0];
 	if (accepting) {
-		FD_SET(s.listen_fd, rset);
-		if (s.listen_fd > maxfd)
-			maxfd = s.listen_fd;
+		FD_SET(s.sk.tcp_fd, rset);
+		if (s.sk.tcp_fd > maxfd)
+			maxfd = s.sk.tcp_fd;
 	}
-	if (s.udp_fd != -1) {
-		FD_SET(s.udp_fd, rset);
-		if (s.udp_fd > maxfd)
-			maxfd = s.udp_fd;
+	if (s.sk.udp_fd != -1) {
+		FD_SET(s.sk.udp_fd, rset);
+		if (s.sk.udp_fd > maxfd)
+			maxfd = s.sk.udp_fd;
 	}
 	TAILQ_FOREACH(c, &s.conns, c_entry) {
 		if (!(c->c_flags & (CONN_DEAD | CONN_THROTTLED | CONN_EOF)))
@@ -562,10 +532,10 @@ sel_loop(void)
 		TAILQ_FOREACH(c, &s.conns, c_entry)
 			sel_client(c, FD_ISSET(c->c_fd, &rset),
 			    FD_ISSET(c->c_fd, &wset), now);
-		if (accepting && FD_ISSET(s.listen_fd, &rset))
+		if (accepting && FD_ISSET(s.sk.tcp_fd, &rset))
 			sel_accept(now);
-		if (s.udp_fd != -1 && FD_ISSET(s.udp_fd, &rset))
-			udp_serve(s.udp_fd);
+		if (s.sk.udp_fd != -1 && FD_ISSET(s.sk.udp_fd, &rset))
+			udp_serve(s.sk.udp_fd);
 	}
 }
 
@@ -612,111 +582,28 @@ sel_signals(void)
 		fatal("sigaction");
 }
 
-static void __attribute__((noreturn))
-bind_failed(const char *proto, int port)
-{
-	if (strchr(opt.bind_addr, ':') != NULL)
-		fatal("bind %s [%s]:%d", proto, opt.bind_addr, port);
-	fatal("bind %s %s:%d", proto, opt.bind_addr, port);
-}
-
-/*
- * Bind TCP and UDP, as chatd does.  The UDP port defaults to the TCP
- * port's number; with -p 0 that means finding a number free for both.
- */
-static void
-sel_open_sockets(void)
-{
-	int	try, port = -1;
-
-	for (try = 0; try < SEL_BIND_TRIES; try++) {
-		s.listen_fd = net_listen(opt.bind_addr, opt.tcp_port,
-		    SOCK_STREAM);
-		if (s.listen_fd == -1)
-			bind_failed("tcp", opt.tcp_port);
-		if ((port = net_local_port(s.listen_fd)) == -1)
-			fatal("getsockname");
-		if (opt.udp_port == -1) {
-			s.udp_fd = -1;
-			break;
-		}
-		s.udp_fd = net_listen(opt.bind_addr,
-		    opt.udp_port == -2 ? port : opt.udp_port, SOCK_DGRAM);
-		if (s.udp_fd != -1)
-			break;
-		if (errno != EADDRINUSE || opt.tcp_port != 0 ||
-		    opt.udp_port != -2)
-			bind_failed("udp", opt.udp_port == -2 ? port :
-			    opt.udp_port);
-		close(s.listen_fd);	/* -p 0: try another number */
-	}
-	if (try == SEL_BIND_TRIES)
-		fatalx("no port free for both tcp and udp");
-	if (net_local_addr(s.listen_fd, s.tcp_addr, sizeof(s.tcp_addr)) == -1)
-		fatal("getsockname");
-	if (s.udp_fd == -1)
-		snprintf(s.udp_addr, sizeof(s.udp_addr), "none");
-	else if (net_local_addr(s.udp_fd, s.udp_addr,
-	    sizeof(s.udp_addr)) == -1)
-		fatal("getsockname");
-}
-
 int
 main(int argc, char *argv[])
 {
-	unsigned long	v;
-	int		ch;
+	const char	*what;
+	int		 ch;
 
 	log_init("chatd-select", LOG_TO_STDERR, 0);
-	opt.bind_addr = "127.0.0.1";
-	opt.tcp_port = CHATD_PORT;
-	opt.udp_port = -2;
-	opt.max_clients = CHATD_MAX_CLIENTS;
-	opt.sendq = CHATD_SENDQ;
-	opt.rate = CHATD_RATE;
+	srv_opts_init(&opt);
 
 	while ((ch = getopt(argc, argv, "b:hm:p:q:r:u:vV")) != -1) {
 		switch (ch) {
-		case 'b':
-			if (!net_addr_valid(optarg))
-				bad_option("bind address", optarg);
-			opt.bind_addr = optarg;
-			break;
 		case 'h':
 			usage(0);
-		case 'm':
-			if (parse_uint(optarg, 1, 1000000, &v) == -1)
-				bad_option("max-clients", optarg);
-			opt.max_clients = (unsigned)v;
-			break;
-		case 'p':
-			if (parse_port(optarg, &opt.tcp_port) == -1)
-				bad_option("port", optarg);
-			break;
-		case 'q':
-			if (parse_size(optarg, 4096, (size_t)1 << 30,
-			    &opt.sendq) == -1)
-				bad_option("send queue size", optarg);
-			break;
-		case 'r':
-			if (parse_uint(optarg, 0, 1000000, &v) == -1)
-				bad_option("rate", optarg);
-			opt.rate = (unsigned)v;
-			break;
-		case 'u':
-			if (strcmp(optarg, "none") == 0)
-				opt.udp_port = -1;
-			else if (parse_port(optarg, &opt.udp_port) == -1)
-				bad_option("udp port", optarg);
-			break;
-		case 'v':
-			opt.verbose++;
-			break;
 		case 'V':
 			printf("chatd-select %s\n", VERSION);
 			exit(0);
-		default:
+		case '?':
 			usage(2);
+		default:
+			if (srv_opts_set(&opt, ch, optarg, &what) == -1)
+				bad_option(what, optarg);
+			break;
 		}
 	}
 	if (optind != argc) {
@@ -726,11 +613,11 @@ main(int argc, char *argv[])
 	}
 
 	log_init("chatd-select", LOG_TO_STDERR, opt.verbose);
-	sel_open_sockets();
+	srv_open(&opt, &s.sk);
 	sel_signals();
 	s.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* The loop's own descriptors must fit in an fd_set too. */
-	if (s.listen_fd >= FD_SETSIZE || s.udp_fd >= FD_SETSIZE ||
+	if (s.sk.tcp_fd >= FD_SETSIZE || s.sk.udp_fd >= FD_SETSIZE ||
 	    s.sig_fd[0] >= FD_SETSIZE)
 		fatalx("too many descriptors open: none left below "
 		    "FD_SETSIZE (%d)", FD_SETSIZE);
@@ -741,6 +628,6 @@ main(int argc, char *argv[])
 	STAILQ_INIT(&s.pending);
 	conn_setup(&sel_ops, opt.sendq, opt.rate);
 
-	log_info("ready tcp=%s udp=%s", s.tcp_addr, s.udp_addr);
+	log_info("ready tcp=%s udp=%s", s.sk.tcp_addr, s.sk.udp_addr);
 	sel_loop();
 }

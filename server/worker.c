@@ -176,12 +176,12 @@ worker_balance(int64_t now)
 	}
 	if (want == w.accepting)
 		return;
-	if (want && ev_add(w.ev, conf.listen_fd, EV_READ | EV_EXCLUSIVE,
+	if (want && ev_add(w.ev, conf.socks.tcp_fd, EV_READ | EV_EXCLUSIVE,
 	    &src_listen) == -1) {
 		log_warn("ev_add listener");
 		return;
 	}
-	if (!want && ev_del(w.ev, conf.listen_fd) == -1) {
+	if (!want && ev_del(w.ev, conf.socks.tcp_fd) == -1) {
 		log_warn("ev_del listener");
 		return;
 	}
@@ -191,34 +191,12 @@ worker_balance(int64_t now)
 		hub_kick_accept(w.hub);
 }
 
-/* Tell a client we cannot take it, and let it go. */
-static void
-worker_refuse(int fd)
-{
-	if (write(fd, PROTO_FULL, sizeof(PROTO_FULL) - 1) == -1)
-		log_debug("write: %s", strerror(errno));
-	close(fd);
-}
-
-/*
- * Out of descriptors: give back the spare one, accept the client to
- * tell it the server is full, and take the spare again.  Without a
- * spare, stop accepting for a moment instead of spinning on EMFILE.
- */
+/* Out of descriptors: refuse one client, or pause accepting. */
 static void
 worker_emfile(void)
 {
-	int	fd;
-
-	if (w.spare_fd != -1) {
-		close(w.spare_fd);
-		w.spare_fd = -1;
-		if ((fd = accept(conf.listen_fd, NULL, NULL)) != -1)
-			worker_refuse(fd);
-		w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (w.spare_fd != -1)
-			return;
-	}
+	if (srv_emfile(conf.socks.tcp_fd, &w.spare_fd) == 0)
+		return;
 	log_warnx("out of descriptors: not accepting for %d ms",
 	    WORKER_EMFILE_PAUSE_MS);
 	w.accept_resume_ms = now_ms() + WORKER_EMFILE_PAUSE_MS;
@@ -237,7 +215,7 @@ worker_accept(int64_t now)
 
 	for (i = 0; i < WORKER_ACCEPT_BATCH && w.accepting; i++) {
 		sslen = sizeof(ss);
-		fd = ev_accept(conf.listen_fd, (struct sockaddr *)&ss, &sslen);
+		fd = ev_accept(conf.socks.tcp_fd, (struct sockaddr *)&ss, &sslen);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
 				worker_emfile();
@@ -258,20 +236,20 @@ worker_accept(int64_t now)
 		worker_drain();
 		if ((id = hub_client_add(w.hub, addr, &slot)) == 0) {
 			log_debug("%s refused: server full", addr);
-			worker_refuse(fd);
+			srv_refuse(fd);
 			continue;
 		}
 		if ((c = malloc(sizeof(*c))) == NULL) {
 			log_warn("malloc");
 			hub_client_remove(w.hub, slot);
-			worker_refuse(fd);
+			srv_refuse(fd);
 			continue;
 		}
 		conn_init(c, fd, addr, id, slot, now);
 		if (ev_add(w.ev, fd, EV_READ, c) == -1) {
 			log_warn("ev_add %s", addr);
 			hub_client_remove(w.hub, slot);
-			worker_refuse(fd);
+			srv_refuse(fd);
 			conn_free(c);
 			continue;
 		}
@@ -462,9 +440,9 @@ worker_stop(void)
 
 	worker_reap();
 	if (w.accepting)
-		ev_del(w.ev, conf.listen_fd);
-	if (conf.udp_fd != -1)
-		ev_del(w.ev, conf.udp_fd);
+		ev_del(w.ev, conf.socks.tcp_fd);
+	if (conf.socks.udp_fd != -1)
+		ev_del(w.ev, conf.socks.udp_fd);
 	ev_del(w.ev, w.wake_fd);
 	ev_del(w.ev, w.master_fd);
 	TAILQ_FOREACH(c, &w.conns, c_entry) {
@@ -529,13 +507,13 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 	sigaction(SIGHUP, &sa, NULL);
 
 	hub_worker_start(hub, slot, getpid());
-	conn_setup(&worker_ops, conf.sendq, conf.rate);
-	if ((w.ev = ev_new(conf.max_clients + CHATD_FD_RESERVE)) == NULL)
+	conn_setup(&worker_ops, conf.opts.sendq, conf.opts.rate);
+	if ((w.ev = ev_new(conf.opts.max_clients + CHATD_FD_RESERVE)) == NULL)
 		fatal("ev_new");
 	hub_cursor_init(hub, &w.cursor);
 	if (ev_add(w.ev, w.wake_fd, EV_READ, &src_wake) == -1 ||
 	    ev_add(w.ev, master_fd, EV_READ, &src_master) == -1 ||
-	    (conf.udp_fd != -1 && ev_add(w.ev, conf.udp_fd,
+	    (conf.socks.udp_fd != -1 && ev_add(w.ev, conf.socks.udp_fd,
 	    EV_READ | EV_EXCLUSIVE, &src_udp) == -1))
 		fatal("ev_add");
 	/* A predecessor in this slot died: its clients are gone. */
@@ -575,7 +553,7 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 				worker_accept(now);
 				break;
 			case SRC_UDP:
-				udp_serve(conf.udp_fd);
+				udp_serve(conf.socks.udp_fd);
 				break;
 			case SRC_WAKE:
 				wake_drain(w.wake_fd);

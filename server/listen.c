@@ -1,0 +1,144 @@
+/*
+ * listen.c -- what chatd and chatd-select share before and around their
+ * loops: the options both take, binding the TCP and UDP sockets, and
+ * turning away a client the server cannot take.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chatd.h"
+#include "log.h"
+#include "net.h"
+#include "util.h"
+
+/* How often -p 0 retries to find a port free for both TCP and UDP. */
+#define SRV_BIND_TRIES	32
+
+void
+srv_opts_init(struct srv_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->bind_addr = "127.0.0.1";
+	o->tcp_port = CHATD_PORT;
+	o->udp_port = SRV_UDP_SAME;
+	o->max_clients = CHATD_MAX_CLIENTS;
+	o->sendq = CHATD_SENDQ;
+	o->rate = CHATD_RATE;
+}
+
+int
+srv_opts_set(struct srv_opts *o, int ch, const char *arg, const char **what)
+{
+	unsigned long	v;
+
+	switch (ch) {
+	case 'b':
+		*what = "bind address";
+		if (!net_addr_valid(arg))
+			return -1;
+		o->bind_addr = arg;
+		return 1;
+	case 'm':
+		*what = "max-clients";
+		if (parse_uint(arg, 1, 1000000, &v) == -1)
+			return -1;
+		o->max_clients = (unsigned)v;
+		return 1;
+	case 'p':
+		*what = "port";
+		return parse_port(arg, &o->tcp_port) == -1 ? -1 : 1;
+	case 'q':
+		*what = "send queue size";
+		return parse_size(arg, 4096, (size_t)1 << 30, &o->sendq) == -1 ?
+		    -1 : 1;
+	case 'r':
+		*what = "rate";
+		if (parse_uint(arg, 0, 1000000, &v) == -1)
+			return -1;
+		o->rate = (unsigned)v;
+		return 1;
+	case 'u':
+		*what = "udp port";
+		if (strcmp(arg, "none") == 0) {
+			o->udp_port = SRV_UDP_NONE;
+			return 1;
+		}
+		return parse_port(arg, &o->udp_port) == -1 ? -1 : 1;
+	case 'v':
+		o->verbose++;
+		return 1;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+bind_failed(const struct srv_opts *o, const char *proto, int port)
+{
+	if (strchr(o->bind_addr, ':') != NULL)
+		fatal("bind %s [%s]:%d", proto, o->bind_addr, port);
+	fatal("bind %s %s:%d", proto, o->bind_addr, port);
+}
+
+void
+srv_open(const struct srv_opts *o, struct srv_socks *sk)
+{
+	int	try, port = -1, udp;
+
+	for (try = 0; try < SRV_BIND_TRIES; try++) {
+		sk->tcp_fd = net_listen(o->bind_addr, o->tcp_port, SOCK_STREAM);
+		if (sk->tcp_fd == -1)
+			bind_failed(o, "tcp", o->tcp_port);
+		if ((port = net_local_port(sk->tcp_fd)) == -1)
+			fatal("getsockname");
+		if (o->udp_port == SRV_UDP_NONE) {
+			sk->udp_fd = -1;
+			break;
+		}
+		udp = o->udp_port == SRV_UDP_SAME ? port : o->udp_port;
+		if ((sk->udp_fd = net_listen(o->bind_addr, udp,
+		    SOCK_DGRAM)) != -1)
+			break;
+		if (errno != EADDRINUSE || o->tcp_port != 0 ||
+		    o->udp_port != SRV_UDP_SAME)
+			bind_failed(o, "udp", udp);
+		close(sk->tcp_fd);	/* -p 0: try another number */
+	}
+	if (try == SRV_BIND_TRIES)
+		fatalx("no port free for both tcp and udp");
+	if (net_local_addr(sk->tcp_fd, sk->tcp_addr,
+	    sizeof(sk->tcp_addr)) == -1)
+		fatal("getsockname");
+	if (sk->udp_fd == -1)
+		snprintf(sk->udp_addr, sizeof(sk->udp_addr), "none");
+	else if (net_local_addr(sk->udp_fd, sk->udp_addr,
+	    sizeof(sk->udp_addr)) == -1)
+		fatal("getsockname");
+}
+
+void
+srv_refuse(int fd)
+{
+	if (write(fd, PROTO_FULL, sizeof(PROTO_FULL) - 1) == -1)
+		log_debug("write: %s", strerror(errno));
+	close(fd);
+}
+
+int
+srv_emfile(int tcp_fd, int *spare_fd)
+{
+	int	fd;
+
+	if (*spare_fd == -1)
+		return -1;
+	close(*spare_fd);
+	if ((fd = accept(tcp_fd, NULL, NULL)) != -1)
+		srv_refuse(fd);
+	*spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return *spare_fd == -1 ? -1 : 0;
+}
