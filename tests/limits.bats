@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
 # Limits: the send queue, the rate, the number of clients.
+# Protocol tests: they run against $SERVER (chatd or chatd-select).
 
 load helpers
 
 @test "a client that stops reading is dropped; the others get everything" {
 	local dir=$BATS_TEST_TMPDIR v
-	start_server -w 2 -r 0 -q 4k
+	start_server -r 0 -q 4k
 	join s
 	join g
 	join slow
@@ -29,7 +30,7 @@ load helpers
 }
 
 @test "a client over its rate is slowed, never dropped, and loses nothing" {
-	start_server -w 1 -r 20
+	start_server -r 20
 	join a
 	local v=FD_a i start=$SECONDS
 	# 80 lines at once: a burst of 40, then 20 a second.
@@ -60,6 +61,7 @@ load helpers
 }
 
 @test "the client limit is clamped to the descriptor limit" {
+	[ "$SERVER" = "$CHATD" ] || skip "chatd-select's limit is FD_SETSIZE (select.bats)"
 	local log=$BATS_TEST_TMPDIR/server.log
 	(ulimit -n 40 && exec "$CHATD" -b 127.0.0.1 -p 0 -w 1 -m 1000) 2>"$log" 3>&- &
 	SERVER_PID=$!
