@@ -5,9 +5,12 @@
 #define CHATBENCH_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include "buf.h"
 
 #ifndef VERSION
 #define VERSION		"0.1"
@@ -118,5 +121,132 @@ struct result {
 
 void		report_table(FILE *, const struct result *);
 void		report_json(FILE *, const struct result *);
+
+/* chatbench.c */
+
+#define NS			1000000000LL
+
+/*
+ * Flow control.  A sender keeps at most CB_ACKWIN messages
+ * unacknowledged.  Acknowledgment only means the message is in the
+ * hub, so a server can accept far faster than it delivers; a sender
+ * therefore also keeps at most dlvwin messages that some client has not
+ * yet received.  dlvwin is chosen so that all senders together keep
+ * at most CB_INFLIGHT_BYTES queued for any one client (a quarter of
+ * chatd's 1 MiB send queue, so a correct server never drops one) and
+ * CB_INFLIGHT_LINES deliveries in flight overall (so the drain is
+ * short and the server's memory is not the benchmark's).
+ */
+#define CB_ACKWIN		8
+#define CB_DLVWIN_MAX		256
+#define CB_INFLIGHT_BYTES	(256 * 1024)
+#define CB_INFLIGHT_LINES	(256 * 1024)
+#define CB_RING			512	/* > CB_DLVWIN_MAX, a power of 2 */
+
+enum cl_state {
+	CL_IDLE,		/* not opened yet */
+	CL_CONNECTING,		/* connect(2) in progress */
+	CL_WELCOME,		/* waiting for the welcome */
+	CL_NICK,		/* a sender waiting for its nickname */
+	CL_READY,		/* in the chat: counted, checked */
+	CL_CLOSED		/* refused, failed or dropped */
+};
+
+/* Why a client is closed, for the count it goes into. */
+enum close_why {
+	CW_END,			/* the run is over */
+	CW_REFUSED,		/* "error: server full" */
+	CW_FAILED		/* an error, EOF or timeout */
+};
+
+enum phase {
+	PH_CONNECT,
+	PH_SEND,		/* warm-up, then the measured window */
+	PH_DRAIN,
+	PH_DONE
+};
+
+struct client {
+	int		 cl_fd;
+	unsigned	 cl_id;
+	enum cl_state	 cl_state;
+	int		 cl_sender;	/* index into senders, or -1 */
+	int		 cl_welcomed;	/* saw the first welcome line */
+	int		 cl_wantw;	/* EV_WRITE is on */
+	int64_t		 cl_deadline;	/* to get CL_READY */
+	struct buf	 cl_out;
+	char		*cl_part;	/* a line cut by read(), CB_LINE_MAX */
+	size_t		 cl_partlen;
+	int		 cl_skipping;	/* the cut line is too long */
+};
+
+struct sender {
+	struct client	*s_cl;
+	uint32_t	 s_sent;	/* also the next seq */
+	uint32_t	 s_acked;
+	uint32_t	 s_done;	/* every live client has all below */
+	uint32_t	 s_cnt[CB_RING]; /* receivers of s_done + i */
+	int64_t		 s_next;	/* -r: when the next one is due */
+};
+
+/* The one run of the process: its options, clients and figures. */
+struct bench {
+	/* Options. */
+	const char	*host;
+	const char	*port;
+	unsigned	 nclients;
+	unsigned	 nsenders_asked;
+	unsigned	 rate;
+	size_t		 bytes;
+	unsigned	 duration;
+	unsigned	 warmup;
+	pid_t		 pid;
+	int		 json;
+	unsigned	 dlvwin;
+
+	struct sockaddr_storage	 addr;
+	socklen_t	 addrlen;
+	struct ev	*ev;
+	struct client	*clients;
+	struct sender	*senders;
+	unsigned	 nsenders;	/* that got their nickname */
+	struct pair	*pairs;		/* [client][sender] */
+
+	enum phase	 phase;
+	unsigned	 next_open;	/* clients[] opened so far */
+	unsigned	 pending;	/* opened, not yet ready or closed */
+	unsigned	 live;		/* CL_READY */
+	unsigned	 scan_lo;	/* clients below are settled */
+	int		 warned;	/* a client error was shown */
+	int		 t0_taken;	/* the window's start was sampled */
+	int64_t		 start, t_ready, t0, t1, t_drained;
+	int64_t		 last_progress, last_ready, last_check;
+	struct usage	 u_before, u_ready, u_t0, u_t1;
+	int		 have_usage;
+	struct result	 res;
+	struct hist	*hist;
+};
+
+extern struct bench	bench;
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t		now_ns(void);
+/* Move s_done past the messages every live client has received. */
+void		sender_advance(struct sender *);
+
+/* benchio.c */
+
+/* Cut the protocol's lines out of proto.h; once, before any client. */
+void		pats_init(void);
+/* Start connecting one client; its welcome is awaited in the loop. */
+void		client_open(struct client *, int64_t now);
+/* A client could not get in: say why (once per run), then close it. */
+void		client_fail(struct client *, const char *why);
+/* The one teardown of a client, whatever the reason. */
+void		client_close(struct client *, enum close_why);
+/* What the event loop saw on the client's socket. */
+void		client_event(struct client *, int events);
+/* Write what the socket takes; watch for writability if any is left. */
+void		client_flush(struct client *);
 
 #endif

@@ -13,7 +13,6 @@
 #include <err.h>
 #include <errno.h>
 #include <locale.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,7 +52,6 @@ typedef int	show_fn(void *, const char *, size_t);
 static void	usage(FILE *);
 static void	bad_usage(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
-static int	client_connect(const char *, const char *);
 static size_t	sq_room(const struct sendq *);
 static void	sq_add(struct sendq *, const void *, size_t);
 static int	sq_write(struct sendq *, int);
@@ -107,46 +105,6 @@ bad_usage(const char *fmt, ...)
 	}
 	usage(stderr);
 	exit(2);
-}
-
-/*
- * Try every address host resolves to, in the order getaddrinfo gives,
- * so "localhost" works whether the server listens on 127.0.0.1 or ::1.
- * The error reported is the last address's.
- */
-static int
-client_connect(const char *host, const char *port)
-{
-	struct addrinfo	 hints, *res, *ai;
-	int		 fd = -1, saved = 0, gai;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0)
-		errx(1, "%s %s: %s", host, port, gai == EAI_SYSTEM ?
-		    strerror(errno) : gai_strerror(gai));
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype,
-		    ai->ai_protocol)) == -1) {
-			saved = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1) {
-		errno = saved;
-		err(1, "%s %s", host, port);
-	}
-	if (net_set_nonblock(fd) == -1 || net_set_cloexec(fd) == -1)
-		err(1, "%s %s", host, port);
-	return fd;
 }
 
 static size_t
@@ -623,6 +581,7 @@ main(int argc, char *argv[])
 {
 	const char	*nick = NULL;
 	char		 cmd[sizeof("/nick \n") + PROTO_NICK_MAX];
+	char		 why[NET_ERR_MAX];
 	int		 ch, udp = 0, port;
 
 	/* Our own messages, in the same "chatc: ..." form as the others. */
@@ -667,7 +626,9 @@ main(int argc, char *argv[])
 
 	client.c_host = argv[0];
 	client.c_port = argv[1];
-	client.c_fd = client_connect(argv[0], argv[1]);
+	if ((client.c_fd = net_connect(argv[0], argv[1], SOCK_STREAM, why,
+	    sizeof(why))) == -1)
+		errx(1, "%s %s: %s", argv[0], argv[1], why);
 	if (nick != NULL) {
 		snprintf(cmd, sizeof(cmd), "/nick %s\n", nick);
 		sq_add(&client.c_sendq, cmd, strlen(cmd));

@@ -27,29 +27,9 @@
 #define UDPC_TOO_LONG	"too long message"
 #define UDPC_TIMEOUT	5	/* seconds */
 
-static int	udpc_open(const struct addrinfo *);
 static int	udpc_read_line(char *, size_t, size_t *);
 static int	udpc_wait(int, int);
 static int	udpc_try(int, const char *, size_t);
-
-/* A connected, non-blocking UDP socket to ai; -1 with errno. */
-static int
-udpc_open(const struct addrinfo *ai)
-{
-	int	fd, saved;
-
-	if ((fd = socket(ai->ai_family, ai->ai_socktype,
-	    ai->ai_protocol)) == -1)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    net_set_nonblock(fd) == -1 || net_set_cloexec(fd) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
 
 /*
  * Read a line from stdin into buf without its LF (or CRLF).  A line that
@@ -148,21 +128,16 @@ udpc_try(int fd, const char *msg, size_t len)
 int
 udpc_run(const char *host, const char *port)
 {
-	struct addrinfo	 hints, *res, *ai, *cur;
-	char		 line[PROTO_UDP_MAX + 2];
+	struct addrinfo	*res, *ai, *cur;
+	char		 line[PROTO_UDP_MAX + 2], why[NET_ERR_MAX];
 	size_t		 len;
-	int		 fd, gai, saved;
+	int		 fd, saved;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0)
-		errx(1, "%s %s: %s", host, port, gai == EAI_SYSTEM ?
-		    strerror(errno) : gai_strerror(gai));
+	if (net_resolve(host, port, SOCK_DGRAM, &res, why, sizeof(why)) == -1)
+		errx(1, "%s %s: %s", host, port, why);
 	fd = -1;
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
-		fd = udpc_open(ai);
+		fd = net_connect_addr(ai);
 	if (fd == -1)
 		err(1, "%s %s", host, port);
 	close(fd);
@@ -182,7 +157,7 @@ udpc_run(const char *host, const char *port)
 			continue;
 		}
 		for (ai = cur; ai != NULL; ai = ai->ai_next) {
-			if (fd == -1 && (fd = udpc_open(ai)) == -1)
+			if (fd == -1 && (fd = net_connect_addr(ai)) == -1)
 				continue;
 			if (udpc_try(fd, line, len) == 0)
 				break;

@@ -1,5 +1,5 @@
 /*
- * net.c -- listening sockets and address formatting.
+ * net.c -- listening and connecting sockets, address formatting.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -86,6 +86,65 @@ fail:
 	freeaddrinfo(res);
 	errno = saved;
 	return -1;
+}
+
+int
+net_resolve(const char *host, const char *port, int type,
+    struct addrinfo **res, char *errbuf, size_t errlen)
+{
+	struct addrinfo	hints;
+	int		gai, saved;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = type;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((gai = getaddrinfo(host, port, &hints, res)) != 0) {
+		saved = gai == EAI_SYSTEM ? errno : EINVAL;
+		snprintf(errbuf, errlen, "%s", gai == EAI_SYSTEM ?
+		    strerror(saved) : gai_strerror(gai));
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+net_connect_addr(const struct addrinfo *ai)
+{
+	int	fd, saved;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype,
+	    ai->ai_protocol)) == -1)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    net_set_nonblock(fd) == -1 || net_set_cloexec(fd) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_connect(const char *host, const char *port, int type, char *errbuf,
+    size_t errlen)
+{
+	struct addrinfo	*res, *ai;
+	int		 fd = -1, saved;
+
+	if (net_resolve(host, port, type, &res, errbuf, errlen) == -1)
+		return -1;
+	/* The error that stays is the last address's. */
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = net_connect_addr(ai);
+	saved = errno;
+	freeaddrinfo(res);
+	if (fd == -1)
+		snprintf(errbuf, errlen, "%s", strerror(saved));
+	errno = saved;
+	return fd;
 }
 
 int

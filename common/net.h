@@ -1,13 +1,19 @@
 /*
- * net.h -- sockets: listening, address formatting, descriptor flags.
- * Nothing here prints; failures return -1 with errno set.
+ * net.h -- sockets: listening, connecting, address formatting,
+ * descriptor flags.  Nothing here prints; failures return -1 with errno
+ * set, and where the caller needs words for a user, a reason in a
+ * buffer it passes.
  */
 #ifndef NET_H
 #define NET_H
 
 #include <sys/socket.h>
 
+#include <netdb.h>
 #include <stddef.h>
+
+/* A reason's buffer: strerror() and gai_strerror() texts fit. */
+#define NET_ERR_MAX	128
 
 /*
  * Bind a socket of type SOCK_STREAM or SOCK_DGRAM to the numeric address
@@ -27,6 +33,30 @@ int	net_local_addr(int fd, char *buf, size_t len);
  * address as plain IPv4.  Returns 0 or -1 with errno.
  */
 int	net_addr_format(const struct sockaddr *sa, char *buf, size_t len);
+/*
+ * Resolve host (a name or a numeric address) and the numeric port to
+ * the IPv4 and IPv6 addresses of type SOCK_STREAM or SOCK_DGRAM, in
+ * the order getaddrinfo() gives; the caller frees *res with
+ * freeaddrinfo().  Returns 0, or -1 with errno (EINVAL for a resolver
+ * failure other than EAI_SYSTEM) and the resolver's reason in errbuf.
+ */
+int	net_resolve(const char *host, const char *port, int type,
+	    struct addrinfo **res, char *errbuf, size_t errlen);
+/*
+ * A socket connected to one address, waiting for connect() to finish,
+ * then made non-blocking and close-on-exec.  Returns the descriptor,
+ * or -1 with errno.
+ */
+int	net_connect_addr(const struct addrinfo *ai);
+/*
+ * Connect to host and port, trying every address net_resolve() gives
+ * until one answers, so "localhost" reaches a server on 127.0.0.1 as
+ * well as one on ::1.  Returns a non-blocking, close-on-exec
+ * descriptor, or -1 with errno and a reason in errbuf (errlen bytes,
+ * NET_ERR_MAX is enough): the resolver's, or the last address's error.
+ */
+int	net_connect(const char *host, const char *port, int type,
+	    char *errbuf, size_t errlen);
 int	net_set_nonblock(int fd);
 /*
  * Send small writes at once (TCP_NODELAY).  The servers already batch
