@@ -123,6 +123,10 @@ run: all
 clean:
 	rm -rf build chatd chatc chatd-select chatbench
 
+# Keep the unit tests' objects: make would delete them as intermediates,
+# after the suite's closing line.
+.SECONDARY:
+
 .PHONY: all links unit test sanitize valgrind lint-man install uninstall \
 	run clean compare
 
