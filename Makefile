@@ -43,8 +43,9 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
 	   common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
-	   server/udp.c server/listen.c server/scoreboard.c
-SELECT	 = server/select.c server/conn.c server/udp.c server/listen.c
+	   server/clients.c server/udp.c server/listen.c server/scoreboard.c
+SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
+	   server/listen.c
 CHATC	 = client/chatc.c client/tty.c client/udpc.c
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \

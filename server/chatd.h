@@ -127,6 +127,20 @@ struct chat_ops {
 	void	 (*throttled)(struct conn *);
 };
 
+/*
+ * A server's clients (clients.c).  rearm and release are chatd's: its
+ * event set follows each client; chatd-select passes NULL.
+ */
+struct client_set {
+	struct conn_list	 cs_all;	/* every client, oldest first */
+	struct conn_list	 cs_dirty;	/* output to write this round */
+	struct conn_list	 cs_throttled;	/* over their rate: not read */
+	struct conn_list	 cs_dead;	/* killed: freed when reaped */
+	unsigned		 cs_count;	/* on cs_all */
+	void			(*cs_rearm)(struct conn *);
+	void			(*cs_release)(struct conn *);
+};
+
 /* chatd.c */
 extern struct chatd_conf	conf;
 
@@ -151,6 +165,19 @@ void	conn_close_fd(struct conn *);
 void	conn_format_who(const struct hub_client_info *, char *buf,
 	    size_t len);
 int64_t	now_ms(void);
+
+/* clients.c */
+void	clients_init(struct client_set *, void (*rearm)(struct conn *),
+	    void (*release)(struct conn *));
+void	clients_add(struct client_set *, struct conn *);
+void	clients_dirty(struct client_set *, struct conn *);
+void	clients_dead(struct client_set *, struct conn *);
+void	clients_throttled(struct client_set *, struct conn *);
+void	clients_event(struct client_set *, struct conn *, int readable,
+	    int writable, int64_t now);
+void	clients_flush(struct client_set *);
+void	clients_reap(struct client_set *);
+int64_t	clients_unthrottle(struct client_set *, int64_t now);
 
 /* listen.c */
 void	srv_opts_init(struct srv_opts *);

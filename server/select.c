@@ -28,9 +28,10 @@
  * copy of every broadcast and every write runs on one CPU.
  *
  * The protocol itself -- framing, commands, send queues, the rate limit
- * -- is conn.c, shared with chatd, and the UDP service is udp.c.  This
- * file supplies the chat_ops through which conn.c reaches the other
- * clients, and the loop.
+ * -- is conn.c, shared with chatd, and so are the UDP service, udp.c,
+ * and the client lists with the work that ends each round, clients.c.
+ * This file supplies the chat_ops through which conn.c reaches the
+ * other clients, and the loop.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -78,11 +79,7 @@ static struct {
 	int			 spare_fd;	/* given up on EMFILE */
 	int64_t			 accept_resume_ms; /* after EMFILE, or 0 */
 	uint64_t		 last_id;
-	unsigned		 nconns;
-	struct conn_list	 conns;		/* every client, oldest first */
-	struct conn_list	 dirty;		/* output to write this round */
-	struct conn_list	 throttled;	/* over their rate: not read */
-	struct conn_list	 dead;		/* killed: freed after the round */
+	struct client_set	 clients;	/* the clients (clients.c) */
 	int			 publishing;	/* a broadcast is on its way */
 	struct pending_list	 pending;	/* broadcasts waiting for it */
 } s;
@@ -139,7 +136,7 @@ sel_deliver(uint64_t origin, uint64_t target, const char *text, size_t len)
 {
 	struct conn	*c;
 
-	TAILQ_FOREACH(c, &s.conns, c_entry)
+	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
 		conn_deliver(c, origin, target, text, len);
 }
 
@@ -186,7 +183,7 @@ sel_lookup(const char *nick)
 {
 	struct conn	*c;
 
-	TAILQ_FOREACH(c, &s.conns, c_entry)
+	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
 		if (!(c->c_flags & CONN_DEAD) &&
 		    strcasecmp(c->c_nick, nick) == 0)
 			return c;
@@ -224,7 +221,7 @@ sel_foreach(void (*fn)(const struct hub_client_info *, void *), void *arg)
 	struct conn		*c;
 	unsigned		 n = 0;
 
-	TAILQ_FOREACH(c, &s.conns, c_entry) {
+	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry) {
 		if (c->c_flags & CONN_DEAD)
 			continue;
 		memset(&ci, 0, sizeof(ci));
@@ -237,28 +234,28 @@ sel_foreach(void (*fn)(const struct hub_client_info *, void *), void *arg)
 	return n;
 }
 
+/*
+ * The client lists (clients.c).  A killed client stays on the list of
+ * all clients, marked dead (skipped by every walk), until clients_reap
+ * frees it after the round.  A throttled one is left out of the read
+ * set, which pushes back on the peer through TCP.
+ */
 static void
 sel_dirty(struct conn *c)
 {
-	TAILQ_INSERT_TAIL(&s.dirty, c, c_dirty);
+	clients_dirty(&s.clients, c);
 }
 
-/*
- * A client may be killed while a loop walks the client list, so it
- * stays on the list, marked dead (skipped by every walk), until
- * sel_reap frees it after the round.
- */
 static void
 sel_dead(struct conn *c)
 {
-	TAILQ_INSERT_TAIL(&s.dead, c, c_reap);
+	clients_dead(&s.clients, c);
 }
 
-/* Leaving it out of the read set pushes back on the peer through TCP. */
 static void
 sel_throttled(struct conn *c)
 {
-	TAILQ_INSERT_TAIL(&s.throttled, c, c_throttle);
+	clients_throttled(&s.clients, c);
 }
 
 /*
@@ -308,7 +305,8 @@ sel_accept(int64_t now)
 		 * FD_SET would write past the end of the fd_set.  This is
 		 * the model's real limit, whatever -m and ulimit -n say.
 		 */
-		if (fd >= FD_SETSIZE || s.nconns >= opt.max_clients) {
+		if (fd >= FD_SETSIZE ||
+		    s.clients.cs_count >= opt.max_clients) {
 			log_debug("%s refused: server full", addr);
 			srv_refuse(fd);
 			continue;
@@ -319,101 +317,11 @@ sel_accept(int64_t now)
 			continue;
 		}
 		conn_init(c, fd, addr, ++s.last_id, 0, now);
-		TAILQ_INSERT_TAIL(&s.conns, c, c_entry);
-		s.nconns++;
+		clients_add(&s.clients, c);
 		log_debug("%s connected (id %llu)", addr,
 		    (unsigned long long)c->c_id);
 		conn_welcome(c);
 	}
-}
-
-/* The socket is readable (or writable): do what the client needs. */
-static void
-sel_client(struct conn *c, int readable, int writable, int64_t now)
-{
-	if (c->c_flags & CONN_DEAD)
-		return;
-	if (writable && !(c->c_flags & CONN_DIRTY)) {
-		c->c_flags |= CONN_DIRTY;
-		sel_dirty(c);
-	}
-	if (readable && !(c->c_flags & CONN_THROTTLED)) {
-		if (conn_read(c) == -1)
-			return;
-		conn_process(c, now);
-	}
-}
-
-/*
- * Write each client with output once, after the whole round, however
- * many broadcasts it got.  What the socket does not take waits for
- * select() to report it writable (CONN_WRITING puts it in the write
- * set).  A client killed here announces its departure, which makes the
- * others dirty again: they are on this list and are written in turn.
- */
-static void
-sel_flush(void)
-{
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&s.dirty)) != NULL) {
-		TAILQ_REMOVE(&s.dirty, c, c_dirty);
-		c->c_flags &= ~CONN_DIRTY;
-		if (c->c_flags & CONN_DEAD)
-			continue;
-		switch (conn_flush(c)) {
-		case 1:
-			c->c_flags |= CONN_WRITING;
-			break;
-		case 0:
-			c->c_flags &= ~CONN_WRITING;
-			break;
-		default:
-			break;		/* killed; reaped next */
-		}
-	}
-}
-
-/* Free the clients killed this round; their departures are queued. */
-static void
-sel_reap(void)
-{
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&s.dead)) != NULL) {
-		TAILQ_REMOVE(&s.dead, c, c_reap);
-		TAILQ_REMOVE(&s.conns, c, c_entry);
-		if (c->c_flags & CONN_DIRTY)
-			TAILQ_REMOVE(&s.dirty, c, c_dirty);
-		if (c->c_flags & CONN_THROTTLED)
-			TAILQ_REMOVE(&s.throttled, c, c_throttle);
-		conn_close_fd(c);	/* sends its last line, if it can */
-		conn_free(c);
-		s.nconns--;
-	}
-}
-
-/* Let throttled clients go on; return ms until the next may, or -1. */
-static int64_t
-sel_unthrottle(int64_t now)
-{
-	struct conn	*c, *next;
-	int64_t		 wait, soonest = -1;
-
-	for (c = TAILQ_FIRST(&s.throttled); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_throttle);
-		if ((wait = conn_throttle_ms(c, now)) == 0) {
-			TAILQ_REMOVE(&s.throttled, c, c_throttle);
-			c->c_flags &= ~CONN_THROTTLED;
-			if (conn_process(c, now) == 0)
-				continue;
-			/* Throttled again: it went back on the list. */
-			wait = conn_throttle_ms(c, now);
-		}
-		if (soonest == -1 || wait < soonest)
-			soonest = wait;
-	}
-	return soonest;
 }
 
 /*
@@ -442,7 +350,7 @@ sel_fill(fd_set *rset, fd_set *wset, int accepting)
 		if (s.sk.udp_fd > maxfd)
 			maxfd = s.sk.udp_fd;
 	}
-	TAILQ_FOREACH(c, &s.conns, c_entry) {
+	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry) {
 		if (!(c->c_flags & (CONN_DEAD | CONN_THROTTLED | CONN_EOF)))
 			FD_SET(c->c_fd, rset);
 		if (c->c_flags & CONN_WRITING)
@@ -465,8 +373,8 @@ sel_stop(void)
 	struct conn	*c;
 
 	log_info("stopping");
-	while ((c = TAILQ_FIRST(&s.conns)) != NULL) {
-		TAILQ_REMOVE(&s.conns, c, c_entry);
+	while ((c = TAILQ_FIRST(&s.clients.cs_all)) != NULL) {
+		TAILQ_REMOVE(&s.clients.cs_all, c, c_entry);
 		(void)buf_append(&c->c_sendq, PROTO_SHUTDOWN,
 		    sizeof(PROTO_SHUTDOWN) - 1);
 		conn_close_fd(c);
@@ -493,16 +401,20 @@ sel_loop(void)
 
 	for (;;) {
 		now = now_ms();
-		timeout = sel_unthrottle(now);
+		timeout = clients_unthrottle(&s.clients, now);
 		accepting = s.accept_resume_ms == 0 ||
 		    now >= s.accept_resume_ms;
 		if (accepting)
 			s.accept_resume_ms = 0;
 		else if (timeout == -1 || s.accept_resume_ms - now < timeout)
 			timeout = s.accept_resume_ms - now;
-		/* Flush before reaping: a client killed here is reaped now. */
-		sel_flush();
-		sel_reap();
+		/*
+		 * Write what the last round produced, then free the clients
+		 * it killed: flushing first, one killed by its write is
+		 * freed now.
+		 */
+		clients_flush(&s.clients);
+		clients_reap(&s.clients);
 		if (got_term)
 			sel_stop();
 
@@ -529,8 +441,8 @@ sel_loop(void)
 		 * No client leaves the list during the walk (the dead are
 		 * reaped after it), and none joins: accepting comes next.
 		 */
-		TAILQ_FOREACH(c, &s.conns, c_entry)
-			sel_client(c, FD_ISSET(c->c_fd, &rset),
+		TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
+			clients_event(&s.clients, c, FD_ISSET(c->c_fd, &rset),
 			    FD_ISSET(c->c_fd, &wset), now);
 		if (accepting && FD_ISSET(s.sk.tcp_fd, &rset))
 			sel_accept(now);
@@ -621,10 +533,8 @@ main(int argc, char *argv[])
 	    s.sig_fd[0] >= FD_SETSIZE)
 		fatalx("too many descriptors open: none left below "
 		    "FD_SETSIZE (%d)", FD_SETSIZE);
-	TAILQ_INIT(&s.conns);
-	TAILQ_INIT(&s.dirty);
-	TAILQ_INIT(&s.throttled);
-	TAILQ_INIT(&s.dead);
+	/* No event set to keep up to date: sel_fill reads the flags. */
+	clients_init(&s.clients, NULL, NULL);
 	STAILQ_INIT(&s.pending);
 	conn_setup(&sel_ops, opt.sendq, opt.rate);
 

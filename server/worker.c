@@ -36,11 +36,7 @@ static struct {
 	int			 accepting;	/* listener in the event set */
 	int64_t			 accept_resume_ms; /* after EMFILE, or 0 */
 	int			 spare_fd;	/* kept for EMFILE */
-	unsigned		 nconns;
-	struct conn_list	 conns;
-	struct conn_list	 dirty;
-	struct conn_list	 throttled;
-	struct conn_list	 dead;
+	struct client_set	 clients;
 	struct hub_msg		 msg;
 } w;
 
@@ -60,6 +56,8 @@ static unsigned	worker_foreach(void (*)(const struct hub_client_info *,
 static void	worker_dirty(struct conn *);
 static void	worker_dead(struct conn *);
 static void	worker_throttled(struct conn *);
+static void	worker_rearm(struct conn *);
+static void	worker_release(struct conn *);
 
 static const struct chat_ops worker_ops = {
 	.publish = worker_publish,
@@ -115,34 +113,26 @@ worker_foreach(void (*fn)(const struct hub_client_info *, void *),
 static void
 worker_dirty(struct conn *c)
 {
-	TAILQ_INSERT_TAIL(&w.dirty, c, c_dirty);
+	clients_dirty(&w.clients, c);
 }
 
-/*
- * Unregister at once, so the name is free; free it after this round.
- * The client may be killed while a loop walks the client list, so it
- * stays on that list, marked dead, until worker_reap.
- */
+/* Unregister at once, so the name is free; free it after this round. */
 static void
 worker_dead(struct conn *c)
 {
 	hub_client_remove(w.hub, c->c_slot);
-	TAILQ_INSERT_TAIL(&w.dead, c, c_reap);
+	clients_dead(&w.clients, c);
 }
 
 static void
 worker_throttled(struct conn *c)
 {
-	int	mask = (c->c_flags & CONN_WRITING) ? EV_WRITE : 0;
-
-	TAILQ_INSERT_TAIL(&w.throttled, c, c_throttle);
-	if (ev_mod(w.ev, c->c_fd, mask, c) == -1)
-		log_warn("ev_mod %s", c->c_addr);
+	clients_throttled(&w.clients, c);
 }
 
-/* The event mask a client needs now. */
-static int
-conn_mask(const struct conn *c)
+/* The event set follows the client's flags: the mask it needs now. */
+static void
+worker_rearm(struct conn *c)
 {
 	int	mask = 0;
 
@@ -150,7 +140,16 @@ conn_mask(const struct conn *c)
 		mask |= EV_READ;
 	if (c->c_flags & CONN_WRITING)
 		mask |= EV_WRITE;
-	return mask;
+	if (ev_mod(w.ev, c->c_fd, mask, c) == -1)
+		log_warn("ev_mod %s", c->c_addr);
+}
+
+/* A client about to be closed leaves the event set and the count. */
+static void
+worker_release(struct conn *c)
+{
+	ev_del(w.ev, c->c_fd);
+	hub_count_clients(w.hub, -1);
 }
 
 /*
@@ -172,7 +171,7 @@ worker_balance(int64_t now)
 		w.accept_resume_ms = 0;
 		total = hub_total_clients(w.hub);
 		share = total / (unsigned)hub_nworkers(w.hub);
-		want = w.nconns <= share + share / 8 + 1;
+		want = w.clients.cs_count <= share + share / 8 + 1;
 	}
 	if (want == w.accepting)
 		return;
@@ -253,8 +252,7 @@ worker_accept(int64_t now)
 			conn_free(c);
 			continue;
 		}
-		TAILQ_INSERT_TAIL(&w.conns, c, c_entry);
-		w.nconns++;
+		clients_add(&w.clients, c);
 		hub_count_clients(w.hub, 1);
 		log_debug("%s connected (id %llu)", addr,
 		    (unsigned long long)id);
@@ -282,113 +280,16 @@ worker_drain(void)
 			    (unsigned long long)lost);
 			n = snprintf(line, sizeof(line), PROTO_LOST,
 			    (unsigned long long)lost);
-			TAILQ_FOREACH(c, &w.conns, c_entry)
+			TAILQ_FOREACH(c, &w.clients.cs_all, c_entry)
 				conn_send(c, line, (size_t)n);
 			continue;
 		}
-		TAILQ_FOREACH(c, &w.conns, c_entry)
+		TAILQ_FOREACH(c, &w.clients.cs_all, c_entry)
 			delivered += conn_deliver(c, w.msg.m_origin,
 			    w.msg.m_target, w.msg.m_text, w.msg.m_len);
 	}
 	if (delivered > 0)
 		hub_count_out(w.hub, delivered, 0);
-}
-
-/* One write per client with output, after the whole round. */
-static void
-worker_flush(void)
-{
-	struct conn	*c;
-	int		 r, was;
-
-	while ((c = TAILQ_FIRST(&w.dirty)) != NULL) {
-		TAILQ_REMOVE(&w.dirty, c, c_dirty);
-		c->c_flags &= ~CONN_DIRTY;
-		if (c->c_flags & CONN_DEAD)
-			continue;
-		if ((r = conn_flush(c)) == -1)
-			continue;
-		was = c->c_flags & CONN_WRITING;
-		if (r == 1)
-			c->c_flags |= CONN_WRITING;
-		else
-			c->c_flags &= ~CONN_WRITING;
-		if (was != (c->c_flags & CONN_WRITING) &&
-		    ev_mod(w.ev, c->c_fd, conn_mask(c), c) == -1)
-			log_warn("ev_mod %s", c->c_addr);
-	}
-	hub_count_out(w.hub, 0, conn_take_written());
-}
-
-/* Free the clients killed this round; their departures are published. */
-static void
-worker_reap(void)
-{
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&w.dead)) != NULL) {
-		TAILQ_REMOVE(&w.dead, c, c_reap);
-		TAILQ_REMOVE(&w.conns, c, c_entry);
-		if (c->c_flags & CONN_DIRTY)
-			TAILQ_REMOVE(&w.dirty, c, c_dirty);
-		if (c->c_flags & CONN_THROTTLED)
-			TAILQ_REMOVE(&w.throttled, c, c_throttle);
-		ev_del(w.ev, c->c_fd);
-		conn_close_fd(c);
-		conn_free(c);
-		w.nconns--;
-		hub_count_clients(w.hub, -1);
-	}
-}
-
-/* Let throttled clients go on; return ms until the next may, or -1. */
-static int
-worker_unthrottle(int64_t now)
-{
-	struct conn	*c, *next;
-	int64_t		 wait, soonest = -1;
-
-	for (c = TAILQ_FIRST(&w.throttled); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_throttle);
-		if ((wait = conn_throttle_ms(c, now)) > 0) {
-			if (soonest == -1 || wait < soonest)
-				soonest = wait;
-			continue;
-		}
-		TAILQ_REMOVE(&w.throttled, c, c_throttle);
-		c->c_flags &= ~CONN_THROTTLED;
-		if (conn_process(c, now) == 1) {
-			/* Throttled again: it went back on the list. */
-			wait = conn_throttle_ms(c, now);
-			if (soonest == -1 || wait < soonest)
-				soonest = wait;
-			continue;
-		}
-		if (c->c_flags & CONN_DEAD)
-			continue;
-		if (ev_mod(w.ev, c->c_fd, conn_mask(c), c) == -1)
-			log_warn("ev_mod %s", c->c_addr);
-	}
-	return (int)soonest;
-}
-
-static void
-worker_client_event(struct conn *c, int events, int64_t now)
-{
-	if (c->c_flags & CONN_DEAD)
-		return;
-	if ((events & EV_WRITE) && (c->c_flags & CONN_WRITING) &&
-	    !(c->c_flags & CONN_DIRTY)) {
-		c->c_flags |= CONN_DIRTY;
-		worker_dirty(c);
-	}
-	if ((events & EV_READ) && !(c->c_flags & CONN_THROTTLED)) {
-		if (conn_read(c) == -1)
-			return;
-		conn_process(c, now);
-		if ((c->c_flags & CONN_EOF) && !(c->c_flags & CONN_DEAD))
-			ev_mod(w.ev, c->c_fd, conn_mask(c), c);
-	}
 }
 
 /* A dead worker's clients: tell everyone they are gone. */
@@ -438,14 +339,14 @@ worker_stop(void)
 	struct conn	*c, *next;
 	int64_t		 deadline = now_ms() + CHATD_STOP_FLUSH_MS, left;
 
-	worker_reap();
+	clients_reap(&w.clients);
 	if (w.accepting)
 		ev_del(w.ev, conf.socks.tcp_fd);
 	if (conf.socks.udp_fd != -1)
 		ev_del(w.ev, conf.socks.udp_fd);
 	ev_del(w.ev, w.wake_fd);
 	ev_del(w.ev, w.master_fd);
-	TAILQ_FOREACH(c, &w.conns, c_entry) {
+	TAILQ_FOREACH(c, &w.clients.cs_all, c_entry) {
 		hub_client_remove(w.hub, c->c_slot);
 		/* The last line goes in even if the queue is full. */
 		c->c_sendq.b_limit += sizeof(PROTO_SHUTDOWN);
@@ -454,17 +355,17 @@ worker_stop(void)
 		ev_mod(w.ev, c->c_fd, EV_WRITE, c);
 	}
 	for (;;) {
-		for (c = TAILQ_FIRST(&w.conns); c != NULL; c = next) {
+		for (c = TAILQ_FIRST(&w.clients.cs_all); c != NULL; c = next) {
 			next = TAILQ_NEXT(c, c_entry);
 			if (worker_stop_flush(c) == 1 && now_ms() < deadline)
 				continue;
-			TAILQ_REMOVE(&w.conns, c, c_entry);
+			TAILQ_REMOVE(&w.clients.cs_all, c, c_entry);
 			ev_del(w.ev, c->c_fd);
 			conn_close_fd(c);
 			conn_free(c);
 		}
 		left = deadline - now_ms();
-		if (TAILQ_EMPTY(&w.conns) || left <= 0)
+		if (TAILQ_EMPTY(&w.clients.cs_all) || left <= 0)
 			break;
 		if (ev_wait(w.ev, events, WORKER_EVENTS, (int)left) == -1 &&
 		    errno != EINTR)
@@ -490,10 +391,7 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 	w.master_fd = master_fd;
 	w.wake_fd = wake_fds[0];
 	w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	TAILQ_INIT(&w.conns);
-	TAILQ_INIT(&w.dirty);
-	TAILQ_INIT(&w.throttled);
-	TAILQ_INIT(&w.dead);
+	clients_init(&w.clients, worker_rearm, worker_release);
 	snprintf(procname, sizeof(procname), "worker %d", slot + 1);
 	log_procname(procname);
 
@@ -525,7 +423,7 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 
 	for (;;) {
 		now = now_ms();
-		timeout = worker_unthrottle(now);
+		timeout = (int)clients_unthrottle(&w.clients, now);
 		if (w.accept_resume_ms != 0) {
 			resume = (int)(w.accept_resume_ms - now);
 			if (resume < 0)
@@ -534,8 +432,10 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 				timeout = resume;
 		}
 		worker_drain();
-		worker_reap();
-		worker_flush();
+		clients_reap(&w.clients);
+		clients_flush(&w.clients);
+		/* What the flush wrote, for the scoreboard. */
+		hub_count_out(w.hub, 0, conn_take_written());
 		if (got_term)
 			worker_stop();
 		n = ev_wait(w.ev, events, WORKER_EVENTS, timeout);
@@ -570,8 +470,9 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 				}
 				break;
 			case SRC_CONN:
-				worker_client_event((struct conn *)kind,
-				    events[i].events, now);
+				clients_event(&w.clients, (struct conn *)kind,
+				    events[i].events & EV_READ,
+				    events[i].events & EV_WRITE, now);
 				break;
 			}
 		}
