@@ -207,16 +207,23 @@ master_run(struct hub *hub)
 	for (;;) {
 		if (!got_chld && !got_term && !got_alrm)
 			sigsuspend(&wait_mask);
+		/*
+		 * A stop first: a SIGTERM sent to the whole process group
+		 * (timeout(1), a service manager) also stops the workers,
+		 * and they must not be replaced.
+		 */
+		if (got_term) {
+			got_term = 0;
+			if (!stopping) {
+				log_info("stopping");
+				stopping = 1;
+				master_stop_workers();
+			}
+		}
 		if (got_chld) {
 			got_chld = 0;
 			if (master_reap(hub, stopping) == -1 && !stopping) {
 				rv = 1;
-				got_term = 1;
-			}
-		}
-		if (got_term) {
-			got_term = 0;
-			if (!stopping) {
 				log_info("stopping");
 				stopping = 1;
 				master_stop_workers();

@@ -113,3 +113,21 @@ join_on_two_workers() {
 	[ "$max" -le 62 ] || { "$CHATD" -S -p "$TCP_PORT" >&2; return 1; }
 	stop_server
 }
+
+@test "SIGTERM to the whole process group stops without replacing workers" {
+	local log=$BATS_TEST_TMPDIR/server.log
+	# Its own process group, as under timeout(1) or a service manager.
+	setsid "$CHATD" -b 127.0.0.1 -p 0 -w 3 2>"$log" 3>&- &
+	SERVER_PID=$!
+	wait_for grep -q ': ready tcp=' "$log"
+	TCP_PORT=$(sed -n 's/.* tcp=[^ ]*:\([0-9]*\) .*/\1/p' "$log")
+	join a
+	kill -TERM -- "-$SERVER_PID"
+	expect a "Server shutting down"
+	wait_for not_running "$SERVER_PID"
+	run -0 wait "$SERVER_PID"
+	SERVER_PID=
+	! grep -q 'replaced' "$log"
+	grep -qx 'chatd: stopped' "$log"
+	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+}
