@@ -121,8 +121,9 @@ ob_puts(struct obuf *ob, const char *s)
  * signals from keys (Ctrl-C and Ctrl-Z arrive as bytes and are handled
  * like the signals), no output processing.  The mode in force before is
  * saved each time raw mode is entered from a restored terminal, so
- * settings changed while chatc was suspended are what comes back.  The restore is registered with atexit before the
- * mode changes, so no exit() can leave the terminal raw.
+ * settings changed while chatc was suspended are what comes back.  The
+ * restore is registered with atexit before the mode changes, so no
+ * exit() can leave the terminal raw.
  */
 int
 tty_raw(int fd)

@@ -25,7 +25,7 @@
 struct hub_msg {
 	uint64_t	m_seq;		/* 1, 2, ... in publication order */
 	uint64_t	m_origin;	/* client not to deliver to, or 0 */
-	uint64_t	m_target;	/* the only client to deliver to, or 0 */
+	uint64_t	m_target;	/* the one client to deliver to, or 0 */
 	size_t		m_len;
 	char		m_text[HUB_TEXT_MAX];
 };
@@ -157,7 +157,8 @@ void		 hub_count_in(struct hub *, uint64_t msgs);
 void		 hub_count_out(struct hub *, uint64_t msgs, uint64_t bytes);
 void		 hub_count_clients(struct hub *, int delta);
 int		 hub_nworkers(const struct hub *);
-void		 hub_worker_stats(const struct hub *, int w, struct hub_stats *);
+void		 hub_worker_stats(const struct hub *, int w,
+		    struct hub_stats *);
 unsigned	 hub_total_clients(const struct hub *);
 pid_t		 hub_master_pid(const struct hub *);
 uint64_t	 hub_head(const struct hub *);

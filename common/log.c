@@ -61,7 +61,7 @@ log_vwrite(int pri, const char *suffix, const char *fmt, va_list ap)
 			syslog(pri, "%s%s%s", log_proc ? log_proc : "",
 			    log_proc ? ": " : "", msg);
 	} else {
-		/* One fprintf per line keeps lines of several processes whole. */
+		/* One fprintf per line keeps the processes' lines whole. */
 		fprintf(stderr, "%s: %s%s%s%s%s\n", log_prog,
 		    log_proc ? log_proc : "", log_proc ? ": " : "", msg,
 		    suffix ? ": " : "", suffix ? suffix : "");

@@ -192,12 +192,13 @@ void	srv_open(const struct srv_opts *, struct srv_socks *);
 /* Tell a client "error: server full" and close it. */
 void	srv_refuse(int fd);
 /*
- * Out of descriptors: give back the spare one, accept a client to tell
- * it the server is full, and take the spare again.  Returns -1 if there
- * is no spare: the caller must stop accepting for a moment instead of
- * spinning on EMFILE.
+ * Accept one client, non-blocking, close-on-exec and TCP_NODELAY, its
+ * address in addr.  Out of descriptors, the spare descriptor is given
+ * up to tell one client the server is full.  Returns the descriptor,
+ * or -1: errno EMFILE if the caller must stop accepting for a moment
+ * (no spare left), else EAGAIN (nothing more this round).
  */
-int	srv_emfile(int tcp_fd, int *spare_fd);
+int	srv_accept(int tcp_fd, int *spare_fd, char *addr, size_t len);
 
 /* udp.c */
 void	udp_serve(int fd);

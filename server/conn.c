@@ -292,7 +292,8 @@ conn_process(struct conn *c, int64_t now)
 				c->c_tokens -= 1.0;
 			conn_line(c, c->c_framer.line, c->c_framer.len);
 		} else if (ev == PROTO_OVERFLOW)
-			conn_send(c, PROTO_TOO_LONG, sizeof(PROTO_TOO_LONG) - 1);
+			conn_send(c, PROTO_TOO_LONG,
+			    sizeof(PROTO_TOO_LONG) - 1);
 	}
 	c->c_flags &= ~CONN_THROTTLED;
 	if ((c->c_flags & CONN_EOF) && !(c->c_flags & CONN_DEAD))
@@ -345,7 +346,8 @@ cmd_nick(struct conn *c, char *args)
 	char	old[PROTO_WHO_MAX];
 
 	if (*next_word(args) != '\0' || !san_nick_valid(args)) {
-		conn_send(c, PROTO_NICK_INVALID, sizeof(PROTO_NICK_INVALID) - 1);
+		conn_send(c, PROTO_NICK_INVALID,
+		    sizeof(PROTO_NICK_INVALID) - 1);
 		return;
 	}
 	if (strcmp(args, c->c_nick) == 0) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chatd.h"
+#include "ev.h"
 #include "log.h"
 #include "net.h"
 #include "util.h"
@@ -129,7 +130,11 @@ srv_refuse(int fd)
 	close(fd);
 }
 
-int
+/*
+ * Out of descriptors: give back the spare one, accept a client to tell
+ * it the server is full, and take the spare again.  -1 without a spare.
+ */
+static int
 srv_emfile(int tcp_fd, int *spare_fd)
 {
 	int	fd;
@@ -141,4 +146,30 @@ srv_emfile(int tcp_fd, int *spare_fd)
 		srv_refuse(fd);
 	*spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return *spare_fd == -1 ? -1 : 0;
+}
+
+int
+srv_accept(int tcp_fd, int *spare_fd, char *addr, size_t len)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sslen = sizeof(ss);
+	int			fd;
+
+	if ((fd = ev_accept(tcp_fd, (struct sockaddr *)&ss, &sslen)) == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			errno = srv_emfile(tcp_fd, spare_fd) == 0 ? EAGAIN :
+			    EMFILE;
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept");
+		errno = EAGAIN;
+		return -1;
+	}
+	if (net_addr_format((struct sockaddr *)&ss, addr, len) == -1)
+		snprintf(addr, len, "unknown:0");
+	if (net_set_nodelay(fd) == -1)
+		log_debug("TCP_NODELAY %s: %s", addr, strerror(errno));
+	return fd;
 }

@@ -259,15 +259,13 @@ sel_throttled(struct conn *c)
 }
 
 /*
- * Out of descriptors: refuse one client with the spare descriptor, or
- * stop accepting for a moment: the listener would stay readable and
- * select() would return at once, forever.
+ * Out of descriptors, and the spare one is gone too (srv_accept uses it
+ * to turn one client away): stop accepting for a moment, or the listener
+ * would stay readable and select() would return at once, forever.
  */
 static void
 sel_emfile(void)
 {
-	if (srv_emfile(s.sk.tcp_fd, &s.spare_fd) == 0)
-		return;
 	log_warnx("out of descriptors: not accepting for %d ms",
 	    SEL_EMFILE_PAUSE_MS);
 	s.accept_resume_ms = now_ms() + SEL_EMFILE_PAUSE_MS;
@@ -277,29 +275,17 @@ sel_emfile(void)
 static void
 sel_accept(int64_t now)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
 	struct conn		*c;
 	char			 addr[PROTO_ADDR_MAX];
 	int			 fd, i;
 
 	for (i = 0; i < SEL_ACCEPT_BATCH; i++) {
-		sslen = sizeof(ss);
-		/* Non-blocking and close-on-exec from the start. */
-		fd = ev_accept(s.sk.tcp_fd, (struct sockaddr *)&ss, &sslen);
+		fd = srv_accept(s.sk.tcp_fd, &s.spare_fd, addr, sizeof(addr));
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE)
+			if (errno == EMFILE)
 				sel_emfile();
-			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept");
 			return;
 		}
-		if (net_addr_format((struct sockaddr *)&ss, addr,
-		    sizeof(addr)) == -1)
-			snprintf(addr, sizeof(addr), "unknown:0");
-		if (net_set_nodelay(fd) == -1)
-			log_debug("TCP_NODELAY %s: %s", addr, strerror(errno));
 		/*
 		 * select() cannot watch a descriptor of FD_SETSIZE or more:
 		 * FD_SET would write past the end of the fd_set.  This is

@@ -190,12 +190,10 @@ worker_balance(int64_t now)
 		hub_kick_accept(w.hub);
 }
 
-/* Out of descriptors: refuse one client, or pause accepting. */
+/* Out of descriptors, and no spare left: pause accepting. */
 static void
 worker_emfile(void)
 {
-	if (srv_emfile(conf.socks.tcp_fd, &w.spare_fd) == 0)
-		return;
 	log_warnx("out of descriptors: not accepting for %d ms",
 	    WORKER_EMFILE_PAUSE_MS);
 	w.accept_resume_ms = now_ms() + WORKER_EMFILE_PAUSE_MS;
@@ -204,8 +202,6 @@ worker_emfile(void)
 static void
 worker_accept(int64_t now)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
 	struct conn		*c;
 	char			 addr[PROTO_ADDR_MAX];
 	uint64_t		 id;
@@ -213,21 +209,13 @@ worker_accept(int64_t now)
 	int			 fd, i;
 
 	for (i = 0; i < WORKER_ACCEPT_BATCH && w.accepting; i++) {
-		sslen = sizeof(ss);
-		fd = ev_accept(conf.socks.tcp_fd, (struct sockaddr *)&ss, &sslen);
+		fd = srv_accept(conf.socks.tcp_fd, &w.spare_fd, addr,
+		    sizeof(addr));
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE)
+			if (errno == EMFILE)
 				worker_emfile();
-			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept");
 			return;
 		}
-		if (net_addr_format((struct sockaddr *)&ss, addr,
-		    sizeof(addr)) == -1)
-			snprintf(addr, sizeof(addr), "unknown:0");
-		if (net_set_nodelay(fd) == -1)
-			log_debug("TCP_NODELAY %s: %s", addr, strerror(errno));
 		/*
 		 * Deliver what is already in the hub to the clients we have,
 		 * so the newcomer's first line is the first after it came.
