@@ -162,7 +162,7 @@ int	conn_flush(struct conn *);
 uint64_t conn_take_written(void);
 void	conn_kill(struct conn *, const char *reason);
 void	conn_close_fd(struct conn *);
-void	conn_format_who(const struct hub_client_info *, char *buf,
+void	conn_format_who(const char *nick, const char *addr, char *buf,
 	    size_t len);
 int64_t	now_ms(void);
 

@@ -76,22 +76,18 @@ conn_free(struct conn *c)
 
 /* "WHO": the nickname, or "Client (ADDR)" before one is set. */
 void
-conn_who(const struct conn *c, char *buf, size_t len)
+conn_format_who(const char *nick, const char *addr, char *buf, size_t len)
 {
-	if (c->c_nick[0] != '\0')
-		snprintf(buf, len, "%s", c->c_nick);
+	if (nick[0] != '\0')
+		snprintf(buf, len, "%s", nick);
 	else
-		snprintf(buf, len, "Client (%s)", c->c_addr);
+		snprintf(buf, len, "Client (%s)", addr);
 }
 
-/* The same for a client known only from the registry. */
 void
-conn_format_who(const struct hub_client_info *ci, char *buf, size_t len)
+conn_who(const struct conn *c, char *buf, size_t len)
 {
-	if (ci->ci_nick[0] != '\0')
-		snprintf(buf, len, "%s", ci->ci_nick);
-	else
-		snprintf(buf, len, "Client (%s)", ci->ci_addr);
+	conn_format_who(c->c_nick, c->c_addr, buf, len);
 }
 
 /*
@@ -381,7 +377,7 @@ who_add(const struct hub_client_info *ci, void *arg)
 		n = snprintf(line, sizeof(line), PROTO_WHO_NAMED, ci->ci_nick,
 		    ci->ci_addr);
 	else {
-		conn_format_who(ci, who, sizeof(who));
+		conn_format_who(ci->ci_nick, ci->ci_addr, who, sizeof(who));
 		n = snprintf(line, sizeof(line), PROTO_WHO_UNNAMED, who);
 	}
 	if (n > 0 && (size_t)n < sizeof(line))

@@ -288,7 +288,7 @@ worker_announce_orphan(const struct hub_client_info *ci, void *arg)
 	int	n;
 
 	(void)arg;
-	conn_format_who(ci, who, sizeof(who));
+	conn_format_who(ci->ci_nick, ci->ci_addr, who, sizeof(who));
 	n = snprintf(line, sizeof(line), PROTO_LEFT_REASON, who,
 	    PROTO_REASON_LOST);
 	if (n > 0 && (size_t)n < sizeof(line))
