@@ -162,6 +162,20 @@ expect_welcome() {
 	expect "$1" "Please enter your message."
 }
 
+# in_background CMD...: run CMD in the background with fd 3 closed; BG_PID
+# is its pid.  Its failure is not the test's: a writer or reader cut off
+# by a stopping server is expected, and must not trip bats' error trap.
+in_background() {
+	# 0<&0: without it, bash gives a background job /dev/null as stdin.
+	( trap - ERR; set +e; "$@"; exit 0 ) 0<&0 3>&- &
+	BG_PID=$!
+}
+
+# flood N: N lines of 1000 bytes on stdout.
+flood() {
+	yes "$(printf 'x%.0s' $(seq 1000))" | head -n "$1"
+}
+
 # join NAME: connect, read the welcome; others must then see the connect.
 join() {
 	connect "$1" && expect_welcome "$1"

@@ -43,11 +43,10 @@ load helpers
 	expect a "Client ($ADDR_slow) connected"
 	v=FD_a
 	# Fill slow's socket buffers: a's lines are broadcast to it.
-	yes "$(printf 'w%.0s' $(seq 1000))" | head -n 3000 >&"${!v}" &
-	local writer=$!
+	in_background flood 3000 >&"${!v}"
 	kill -TERM "$SERVER_PID"
 	wait_for not_running "$SERVER_PID"
-	kill "$writer" 2>/dev/null || true
+	kill "$BG_PID" 2>/dev/null || true
 	SERVER_PID=
 	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
 }

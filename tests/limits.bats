@@ -14,11 +14,11 @@ load helpers
 	expect s "Client ($ADDR_slow) connected"
 	expect g "Client ($ADDR_slow) connected"
 	# s and g drain their sockets into files; slow never reads.
-	v=FD_s; cat <&"${!v}" >"$dir/s.out" 3>&- &
-	v=FD_g; cat <&"${!v}" >"$dir/g.out" 3>&- &
+	v=FD_s; in_background cat <&"${!v}" >"$dir/s.out"
+	v=FD_g; in_background cat <&"${!v}" >"$dir/g.out"
 	# 8 MB of broadcast: more than the kernel buffers ahead of slow.
 	v=FD_s
-	yes "$(printf 'x%.0s' $(seq 1000))" | head -n 8000 >&"${!v}"
+	flood 8000 >&"${!v}"
 	say s "done"
 	wait_for grep -q "^Client ($ADDR_s) said: done\$" "$dir/g.out"
 	grep -qx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/g.out"

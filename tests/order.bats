@@ -48,8 +48,8 @@ collect() {
 	local pids=()
 	for i in $(seq 1 $SENDERS); do
 		v=FD_s$i
-		seq 1 $COUNT | sed "s/^/m /" >&"${!v}" &
-		pids+=($!)
+		in_background eval 'seq 1 $COUNT | sed "s/^/m /"' >&"${!v}"
+		pids+=("$BG_PID")
 	done
 	wait "${pids[@]}"
 
