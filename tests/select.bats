@@ -92,6 +92,9 @@ welcome_or_full() {
 # descriptor of FD_SETSIZE or more.
 hold() {
 	(
+		# Its failures are reported through FILE, not bats' trap.
+		trap - ERR
+		set +e
 		local i fd first=
 		for ((i = 0; i < $1; i++)); do
 			exec {fd}<>"/dev/tcp/127.0.0.1/$TCP_PORT" || exit 1
