@@ -83,9 +83,17 @@ $(O)/%.o: %.c
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || exit 1; done
 
+# chatd on the portable poll()/pipe event loop, so the fallback that a
+# BSD port would use is tested here too.
+PORTABLE_CHATD = $(O)/portable/chatd
+
+$(PORTABLE_CHATD): $(CHATD) $(COMMON) $(wildcard common/*.h server/*.h)
+	@$(MAKE) -s O=$(O)/portable PORTABLE=1 SANITIZE=$(SANITIZE) \
+	    $(PORTABLE_CHATD)
+
 # The bats suite ends with its own "N passed, N failed" line (tests/run).
-test: all $(UNIT_BINS)
-	@sh tests/run $(UNIT_BINS)
+test: all $(UNIT_BINS) $(PORTABLE_CHATD)
+	@PORTABLE_CHATD=$(PORTABLE_CHATD) sh tests/run $(UNIT_BINS)
 
 sanitize:
 	$(MAKE) SANITIZE=address,undefined test
