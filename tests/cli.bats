@@ -83,12 +83,9 @@ bad_value() {
 
 @test "listening on ::1 shows IPv6 addresses in brackets" {
 	[ -e /proc/net/if_inet6 ] || skip "no IPv6 on this machine"
-	local log="$BATS_TEST_TMPDIR/server.log" fd
-	"$CHATD" -b ::1 -p 0 2>"$log" 3>&- &
-	SERVER_PID=$!
-	wait_for grep -q ': ready tcp=' "$log"
-	TCP_PORT=$(sed -n 's/.*tcp=\[::1\]:\([0-9]*\) .*/\1/p' "$log")
-	[ -n "$TCP_PORT" ]
+	local fd
+	launch "$CHATD" -b ::1 -p 0
+	grep -q "ready tcp=\[::1\]:$TCP_PORT " "$BATS_TEST_TMPDIR/server.log"
 	exec {fd}<>"/dev/tcp/::1/$TCP_PORT"
 	FD_v6=$fd
 	read_line v6
@@ -98,12 +95,8 @@ bad_value() {
 
 @test "a dual-stack listener shows IPv4 clients as IPv4" {
 	[ -e /proc/net/if_inet6 ] || skip "no IPv6 on this machine"
-	local log="$BATS_TEST_TMPDIR/server.log"
-	"$CHATD" -b :: -p 0 2>"$log" 3>&- &
-	SERVER_PID=$!
-	wait_for grep -q ': ready tcp=' "$log"
-	TCP_PORT=$(sed -n 's/.*tcp=\[::\]:\([0-9]*\) .*/\1/p' "$log")
-	[ -n "$TCP_PORT" ]
+	launch "$CHATD" -b :: -p 0
+	grep -q "ready tcp=\[::\]:$TCP_PORT " "$BATS_TEST_TMPDIR/server.log"
 	connect a
 	read_line a
 	[[ "$LINE" =~ ^Welcome,\ Client\ \(127\.0\.0\.1:[0-9]+\)\.$ ]]

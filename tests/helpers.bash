@@ -38,10 +38,12 @@ server_log() {
 	cat "$BATS_TEST_TMPDIR/server.log" 2>/dev/null
 }
 
-# start_server [ARGS]: every test gets its own server, ports and hub.
-start_server() {
+# launch CMD...: start a server command line and wait for its ready
+# line; sets SERVER_PID, TCP_PORT and UDP_PORT from it.  For the odd
+# start: another address, a lower descriptor limit (with_nofile), setsid.
+launch() {
 	local log="$BATS_TEST_TMPDIR/server.log" ready
-	"$SERVER" -b 127.0.0.1 -p 0 "$@" 2>"$log" 3>&- &
+	"$@" 2>"$log" 3>&- &
 	SERVER_PID=$!
 	wait_for grep -q ': ready tcp=' "$log" || {
 		echo "# server did not become ready; log:" >&2
@@ -52,6 +54,16 @@ start_server() {
 	TCP_PORT=$(echo "$ready" | sed -n 's/.* tcp=[^ ]*:\([0-9]*\) .*/\1/p')
 	UDP_PORT=$(echo "$ready" | sed -n 's/.* udp=[^ ]*:\([0-9]*\).*/\1/p')
 	export SERVER_PID TCP_PORT UDP_PORT
+}
+
+# start_server [ARGS]: every test gets its own server, ports and hub.
+start_server() {
+	launch "$SERVER" -b 127.0.0.1 -p 0 "$@"
+}
+
+# with_nofile N CMD...: run CMD with its descriptor limit set to N.
+with_nofile() {
+	ulimit -n "$1" && shift && exec "$@"
 }
 
 not_running() {

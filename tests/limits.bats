@@ -62,12 +62,9 @@ load helpers
 
 @test "the client limit is clamped to the descriptor limit" {
 	[ "$SERVER" = "$CHATD" ] || skip "chatd-select's limit is FD_SETSIZE (select.bats)"
-	local log=$BATS_TEST_TMPDIR/server.log
-	(ulimit -n 40 && exec "$CHATD" -b 127.0.0.1 -p 0 -w 1 -m 1000) 2>"$log" 3>&- &
-	SERVER_PID=$!
-	wait_for grep -q ': ready tcp=' "$log"
-	grep -qx "chatd: clients limited to 8 by the descriptor limit" "$log"
-	TCP_PORT=$(sed -n 's/.* tcp=[^ ]*:\([0-9]*\) .*/\1/p' "$log")
+	launch with_nofile 40 "$CHATD" -b 127.0.0.1 -p 0 -w 1 -m 1000
+	grep -qx "chatd: clients limited to 8 by the descriptor limit" \
+	    "$BATS_TEST_TMPDIR/server.log"
 	local i
 	for i in 1 2 3 4 5 6 7 8; do
 		join "c$i"

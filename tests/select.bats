@@ -86,6 +86,25 @@ welcome_or_full() {
 	expect "$1" "Please enter your message."
 }
 
+# fill_up MAX: connect c1, c2, ... until one is told "error: server
+# full", at most MAX of them; FULL is its number, and every client
+# before it was welcomed.
+fill_up() {
+	local i rc
+	for ((i = 1; i <= $1; i++)); do
+		connect "c$i"
+		rc=0
+		welcome_or_full "c$i" || rc=$?
+		[ "$rc" -ne 2 ] || return 1
+		if [ "$rc" -eq 1 ]; then
+			FULL=$i
+			return 0
+		fi
+	done
+	echo "# $1 clients and none refused" >&2
+	return 1
+}
+
 # hold N FILE: in the background, open N clients that never read, then
 # create FILE; exit when the server closes the first one.  A separate
 # process, because bash's read -t uses select() itself and aborts on a
@@ -115,14 +134,9 @@ hold() {
 	hold "$held" "$BATS_TEST_TMPDIR/held"
 	wait_for test -e "$BATS_TEST_TMPDIR/held"
 	# Then more clients until the server's descriptors pass FD_SETSIZE.
-	for ((i = 1; i <= 200; i++)); do
-		connect "c$i"
-		rc=0
-		welcome_or_full "c$i" || rc=$?
-		[ "$rc" -ne 2 ]
-		[ "$rc" -eq 1 ] && break
-		n=$i
-	done
+	fill_up 200
+	i=$FULL
+	n=$((FULL - 1))
 	echo "# $((held + n)) clients fit below FD_SETSIZE" >&3
 	[ "$n" -ge 1 ] && [ "$i" -eq $((n + 1)) ]
 	# Every descriptor below 1024 but the server's own few is a client.
@@ -156,18 +170,10 @@ hold() {
 
 @test "out of descriptors (EMFILE): server full, then room again" {
 	local log=$BATS_TEST_TMPDIR/server.log i n=0 rc a
-	(ulimit -n 20 && exec "$CHATD_SELECT" -b 127.0.0.1 -p 0) 2>"$log" 3>&- &
-	SERVER_PID=$!
-	wait_for grep -q ': ready tcp=' "$log"
-	TCP_PORT=$(sed -n 's/.* tcp=[^ ]*:\([0-9]*\) .*/\1/p' "$log")
-	for ((i = 1; i <= 20; i++)); do
-		connect "c$i"
-		rc=0
-		welcome_or_full "c$i" || rc=$?
-		[ "$rc" -ne 2 ]
-		[ "$rc" -eq 1 ] && break
-		n=$i
-	done
+	launch with_nofile 20 "$CHATD_SELECT" -b 127.0.0.1 -p 0
+	fill_up 20
+	i=$FULL
+	n=$((FULL - 1))
 	[ "$n" -ge 1 ] && [ "$i" -eq $((n + 1)) ]
 	expect_eof "c$i"
 	for ((i = 2; i <= n; i++)); do
@@ -218,11 +224,7 @@ hold() {
 @test "listening on ::1 shows IPv6 addresses in brackets" {
 	[ -e /proc/net/if_inet6 ] || skip "no IPv6 on this machine"
 	local log="$BATS_TEST_TMPDIR/server.log" fd
-	"$CHATD_SELECT" -b ::1 -p 0 2>"$log" 3>&- &
-	SERVER_PID=$!
-	wait_for grep -q ': ready tcp=' "$log"
-	TCP_PORT=$(sed -n 's/.*tcp=\[::1\]:\([0-9]*\) .*/\1/p' "$log")
-	[ -n "$TCP_PORT" ]
+	launch "$CHATD_SELECT" -b ::1 -p 0
 	grep -qx "chatd-select: ready tcp=\[::1\]:$TCP_PORT udp=\[::1\]:$TCP_PORT" "$log"
 	exec {fd}<>"/dev/tcp/::1/$TCP_PORT"
 	FD_v6=$fd

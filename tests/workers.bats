@@ -58,9 +58,7 @@ join_on_two_workers() {
 	wait_for not_running "$p2"
 	# The killed master left its hub behind; the next one replaces it.
 	[ -e "/dev/shm/chatd-$port" ]
-	"$CHATD" -b 127.0.0.1 -p "$port" 2>"$BATS_TEST_TMPDIR/server.log" 3>&- &
-	SERVER_PID=$!
-	wait_for grep -q ': ready tcp=' "$BATS_TEST_TMPDIR/server.log"
+	launch "$CHATD" -b 127.0.0.1 -p "$port"
 	join a
 	say a "fresh"
 	expect a '"fresh" received by the server'
@@ -117,10 +115,7 @@ join_on_two_workers() {
 @test "SIGTERM to the whole process group stops without replacing workers" {
 	local log=$BATS_TEST_TMPDIR/server.log
 	# Its own process group, as under timeout(1) or a service manager.
-	setsid "$CHATD" -b 127.0.0.1 -p 0 -w 3 2>"$log" 3>&- &
-	SERVER_PID=$!
-	wait_for grep -q ': ready tcp=' "$log"
-	TCP_PORT=$(sed -n 's/.* tcp=[^ ]*:\([0-9]*\) .*/\1/p' "$log")
+	launch setsid "$CHATD" -b 127.0.0.1 -p 0 -w 3
 	join a
 	kill -TERM -- "-$SERVER_PID"
 	expect a "Server shutting down"
