@@ -466,7 +466,13 @@ hub_wake_others(struct hub *h)
 		if (w == h->h_self || h->h_wake[w] == -1 ||
 		    atomic_load(&s->w_pid) == 0)
 			continue;
-		if (atomic_exchange(&s->w_wake_pending, 1) == 0)
+		/*
+		 * Read before writing: a busy worker's flag stays set, and
+		 * a plain load leaves its cache line shared instead of
+		 * pulling it over on every publish.
+		 */
+		if (atomic_load(&s->w_wake_pending) == 0 &&
+		    atomic_exchange(&s->w_wake_pending, 1) == 0)
 			wake_post(h->h_wake[w]);
 	}
 }
