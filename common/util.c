@@ -1,11 +1,12 @@
 /*
- * util.c -- parsing of option values.
+ * util.c -- parsing of option values, and the clock.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -99,4 +100,13 @@ parse_port(const char *s, int *out)
 		return -1;
 	*out = (int)v;
 	return 0;
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1,12 +1,13 @@
 /*
- * util.h -- parsing of option values.  Nothing here prints; every
- * function returns 0 on success and -1 with errno set (EINVAL for
- * malformed text, ERANGE for a value outside [min, max]).
+ * util.h -- parsing of option values, and the clock.  Nothing here
+ * prints; every parser returns 0 on success and -1 with errno set
+ * (EINVAL for malformed text, ERANGE for a value outside [min, max]).
  */
 #ifndef UTIL_H
 #define UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A decimal number in [min, max]. */
 int	parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -15,5 +16,11 @@ int	parse_uint(const char *s, unsigned long min, unsigned long max,
 int	parse_size(const char *s, size_t min, size_t max, size_t *out);
 /* A port 0-65535. */
 int	parse_port(const char *s, int *out);
+
+/*
+ * Milliseconds of CLOCK_MONOTONIC: the same clock in every process of
+ * the machine, so one process may compare another's time stamps.
+ */
+int64_t	now_ms(void);
 
 #endif

@@ -73,13 +73,42 @@ enum src_kind {
 	SRC_CONN
 };
 
+/*
+ * A client's lifetime: one owner, one decision, one point of teardown.
+ *
+ * 1. conn_new makes a client; the server adds it to its client_set.
+ * 2. Its end is decided in one place, conn_close(c, reason): a read or
+ *    write that fails, the peer's EOF, /quit, a send queue that
+ *    overflows.  conn_close only marks the client CONN_DEAD and puts it
+ *    on the set's dead list; every walk of a list skips it from then on.
+ *    It may be called from anywhere -- while delivering a record from
+ *    the ring, while walking the client list -- because it does nothing
+ *    else: it never publishes, never unregisters, never frees.
+ * 3. The end is carried out at one point of the loop, clients_end_round:
+ *    after the round's deliveries and writes, each dead client is taken
+ *    out of the event set, unregistered (so its name is free by the time
+ *    anyone reads that it left), its departure published, and it is
+ *    freed with conn_free, which sends what the socket still takes and
+ *    closes it.  Publishing a departure may kill another client (the
+ *    server delivers it, a queue overflows); that one is marked, goes
+ *    on the dead list, and is reaped in turn.
+ *
+ * The rule that follows: code that runs while walking the ring or a
+ * client list (conn_deliver, conn_send, conn_flush, the chat_ops) only
+ * marks and queues.  Delivering a line never publishes, and publishing
+ * never delivers in chatd (records wait in the ring until the worker
+ * drains it at the top of its loop), so nothing re-enters the loop.
+ */
 #define CONN_INBUF		2048
 
-#define CONN_DEAD		0x01	/* killed; reaped after this round */
+#define CONN_DEAD		0x01	/* closed; reaped at the end of round */
 #define CONN_DIRTY		0x02	/* on the flush list */
 #define CONN_WRITING		0x04	/* waiting for EV_WRITE */
 #define CONN_THROTTLED		0x08	/* over its rate; not reading */
 #define CONN_EOF		0x10	/* peer closed; finish its lines */
+#define CONN_HELD		0x20	/* hub back-pressure; not reading */
+
+struct client_set;
 
 /* One chat client. */
 struct conn {
@@ -88,6 +117,8 @@ struct conn {
 	int			 c_flags;
 	uint64_t		 c_id;		/* server-wide, never 0 */
 	unsigned		 c_slot;	/* registry slot */
+	struct client_set	*c_set;		/* the set it is on */
+	char			*c_reason;	/* why it left, or NULL */
 	char			 c_addr[PROTO_ADDR_MAX];
 	char			 c_nick[PROTO_NICK_MAX + 1];
 	struct proto_framer	 c_framer;
@@ -99,19 +130,27 @@ struct conn {
 	int64_t			 c_refill_ms;
 	TAILQ_ENTRY(conn)	 c_entry;	/* all clients */
 	TAILQ_ENTRY(conn)	 c_dirty;	/* clients with output */
-	TAILQ_ENTRY(conn)	 c_throttle;	/* clients over their rate */
-	TAILQ_ENTRY(conn)	 c_reap;	/* killed, to be freed */
+	TAILQ_ENTRY(conn)	 c_paused;	/* throttled or held */
+	TAILQ_ENTRY(conn)	 c_reap;	/* closed, to be freed */
 };
 TAILQ_HEAD(conn_list, conn);
 
 /*
- * What conn.c needs from the server around it.  chatd implements these
- * with the hub, chatd-select with its own client list.
+ * What really differs between chatd and chatd-select: where the other
+ * clients are.  chatd reaches them through the hub (the ring and the
+ * registry in shared memory), chatd-select through its own client list.
+ * None of these may re-enter the server's loop.
  */
 struct chat_ops {
-	/* Deliver text to every client but from, or to target only. */
-	void	 (*publish)(struct conn *from, uint64_t target,
+	/*
+	 * Put text into the server's one order of broadcasts: for every
+	 * client but origin, or for target alone.  chatd appends it to the
+	 * ring; chatd-select queues it for each client at once.
+	 */
+	void	 (*publish)(uint64_t origin, uint64_t target,
 		    const char *text, size_t len);
+	/* Take the client out of the registry: its name is free. */
+	void	 (*unregister)(struct conn *);
 	/* 0, or -1 with EEXIST when another client has the name. */
 	int	 (*set_nick)(struct conn *, const char *nick);
 	/* The id of the client called nick (exact spelling in exact). */
@@ -119,26 +158,38 @@ struct chat_ops {
 	/* Call fn for every client of the server; return the count. */
 	unsigned (*foreach)(void (*fn)(const struct hub_client_info *,
 		    void *), void *arg);
-	/* The conn has output queued: flush it at the end of this round. */
-	void	 (*dirty)(struct conn *);
-	/* The conn was killed: unregister it, reap it after this round. */
-	void	 (*dead)(struct conn *);
-	/* The conn is over its rate: stop reading until it may go on. */
-	void	 (*throttled)(struct conn *);
 };
 
 /*
- * A server's clients (clients.c).  rearm and release are chatd's: its
- * event set follows each client; chatd-select passes NULL.
+ * What a server's event loop must do when a client changes (clients.c).
+ * chatd keeps an event set that follows each client; chatd-select
+ * rebuilds its fd_sets from the flags every round and passes NULLs.
  */
+struct client_hooks {
+	/* What the client waits for (reading, writing) has changed. */
+	void	(*ch_rearm)(struct conn *);
+	/* The client is about to be freed. */
+	void	(*ch_release)(struct conn *);
+	/* Deliver what was published since the last call (chatd: the ring). */
+	void	(*ch_deliver)(void);
+};
+
+/* A server's clients and the lists a round keeps of them (clients.c). */
 struct client_set {
 	struct conn_list	 cs_all;	/* every client, oldest first */
 	struct conn_list	 cs_dirty;	/* output to write this round */
-	struct conn_list	 cs_throttled;	/* over their rate: not read */
-	struct conn_list	 cs_dead;	/* killed: freed when reaped */
-	unsigned		 cs_count;	/* on cs_all */
-	void			(*cs_rearm)(struct conn *);
-	void			(*cs_release)(struct conn *);
+	struct conn_list	 cs_paused;	/* throttled or held: not read */
+	struct conn_list	 cs_dead;	/* closed: reaped at end of round */
+	unsigned		 cs_count;	/* live clients on cs_all */
+	int			 cs_hold;	/* hub back-pressure: read nobody */
+	struct client_hooks	 cs_hooks;
+};
+
+/* What a server needs to accept clients (listen.c). */
+struct srv_listener {
+	int			 sl_fd;		/* the listening socket */
+	int			 sl_spare_fd;	/* given up on EMFILE */
+	int64_t			 sl_resume_ms;	/* after EMFILE, or 0 */
 };
 
 /* chatd.c */
@@ -146,9 +197,15 @@ extern struct chatd_conf	conf;
 
 /* conn.c */
 void	conn_setup(const struct chat_ops *, size_t sendq, unsigned rate);
-void	conn_init(struct conn *, int fd, const char *addr, uint64_t id,
-	    unsigned slot, int64_t now_ms);
+/* A new client on fd, or NULL (errno ENOMEM); the caller adds it. */
+struct conn *conn_new(struct client_set *, int fd, const char *addr,
+	    uint64_t id, unsigned slot, int64_t now_ms);
+/* Send what the socket takes at once, close it, free the client. */
 void	conn_free(struct conn *);
+/* Decide the client's end; reason NULL or "" gives a plain "WHO left". */
+void	conn_close(struct conn *, const char *reason);
+/* Carry the end out: unregister it and publish its departure. */
+void	conn_depart(struct conn *);
 void	conn_welcome(struct conn *);
 void	conn_who(const struct conn *, char *buf, size_t len);
 void	conn_send(struct conn *, const char *text, size_t len);
@@ -160,24 +217,35 @@ int64_t	conn_throttle_ms(const struct conn *, int64_t now_ms);
 int	conn_flush(struct conn *);
 /* Bytes written to clients since the last call, for the scoreboard. */
 uint64_t conn_take_written(void);
-void	conn_kill(struct conn *, const char *reason);
-void	conn_close_fd(struct conn *);
 void	conn_format_who(const char *nick, const char *addr, char *buf,
 	    size_t len);
-int64_t	now_ms(void);
 
 /* clients.c */
-void	clients_init(struct client_set *, void (*rearm)(struct conn *),
-	    void (*release)(struct conn *));
+void	clients_init(struct client_set *, const struct client_hooks *);
 void	clients_add(struct client_set *, struct conn *);
+/* conn.c's marks: output queued, closed, over its rate or held. */
 void	clients_dirty(struct client_set *, struct conn *);
 void	clients_dead(struct client_set *, struct conn *);
-void	clients_throttled(struct client_set *, struct conn *);
+void	clients_pause(struct client_set *, struct conn *);
 void	clients_event(struct client_set *, struct conn *, int readable,
 	    int writable, int64_t now);
-void	clients_flush(struct client_set *);
-void	clients_reap(struct client_set *);
-int64_t	clients_unthrottle(struct client_set *, int64_t now);
+/*
+ * The end of every round: deliver, write, and carry out every end
+ * decided during the round, until nothing is left to do.
+ */
+void	clients_end_round(struct client_set *);
+/*
+ * Let paused clients go on where they may (their rate allows, the hold
+ * is off); return ms until the next one may, or -1.
+ */
+int64_t	clients_resume(struct client_set *, int64_t now);
+/* The hub's back-pressure turns on or off. */
+void	clients_hold(struct client_set *, int on);
+/*
+ * Stop: every client gets "Server shutting down" after what it is
+ * owed, as far as its socket takes it before deadline_ms, and is freed.
+ */
+void	clients_stop(struct client_set *, int64_t deadline_ms);
 
 /* listen.c */
 void	srv_opts_init(struct srv_opts *);
@@ -191,14 +259,17 @@ int	srv_opts_set(struct srv_opts *, int ch, const char *arg,
 void	srv_open(const struct srv_opts *, struct srv_socks *);
 /* Tell a client "error: server full" and close it. */
 void	srv_refuse(int fd);
+void	srv_listener_init(struct srv_listener *, int tcp_fd);
 /*
  * Accept one client, non-blocking, close-on-exec and TCP_NODELAY, its
  * address in addr.  Out of descriptors, the spare descriptor is given
- * up to tell one client the server is full.  Returns the descriptor,
- * or -1: errno EMFILE if the caller must stop accepting for a moment
- * (no spare left), else EAGAIN (nothing more this round).
+ * up to tell one client the server is full; with no spare left, the
+ * listener pauses (srv_accept_wait).  Returns the descriptor, or -1
+ * when there is nothing more to accept now.
  */
-int	srv_accept(int tcp_fd, int *spare_fd, char *addr, size_t len);
+int	srv_accept(struct srv_listener *, char *addr, size_t len);
+/* 0 if the listener may accept now, else ms until it may. */
+int64_t	srv_accept_wait(struct srv_listener *, int64_t now);
 
 /* udp.c */
 void	udp_serve(int fd);

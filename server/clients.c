@@ -1,43 +1,48 @@
 /*
  * clients.c -- a server's clients and the lists a round keeps of them:
- * who has output to write, who is over its rate, who was killed.  Shared
- * by chatd's workers and chatd-select, so both end a round alike.
+ * who has output to write, who is paused (over its rate, or held back
+ * by the hub), who was closed.  Shared by chatd's workers and
+ * chatd-select, so both end a round, and stop, alike.
  *
- * A client is never freed while a loop walks a list: a killed client
- * stays on the list of all clients, marked CONN_DEAD (every walk skips
- * it), until clients_reap after the round.
+ * A client is never freed, unregistered or announced while a loop walks
+ * a list: a closed client stays on the list of all clients, marked
+ * CONN_DEAD (every walk skips it), until clients_end_round carries its
+ * end out (see the lifetime rule in chatd.h).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <errno.h>
+#include <poll.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "chatd.h"
+#include "log.h"
+#include "util.h"
 
-/*
- * rearm: what the client waits for (reading, writing) has changed.
- * release: the client is about to be closed.  chatd keeps an event set
- * that must follow both; chatd-select rebuilds its fd_sets each round
- * from the flags and passes NULL.
- */
+/* Departures published per delivery pass: a crowd leaving at once must
+ * not lap the ring before this worker has read its own records. */
+#define CLIENTS_REAP_BATCH	64
+
 void
-clients_init(struct client_set *cs, void (*rearm)(struct conn *),
-    void (*release)(struct conn *))
+clients_init(struct client_set *cs, const struct client_hooks *hooks)
 {
 	TAILQ_INIT(&cs->cs_all);
 	TAILQ_INIT(&cs->cs_dirty);
-	TAILQ_INIT(&cs->cs_throttled);
+	TAILQ_INIT(&cs->cs_paused);
 	TAILQ_INIT(&cs->cs_dead);
 	cs->cs_count = 0;
-	cs->cs_rearm = rearm;
-	cs->cs_release = release;
+	cs->cs_hold = 0;
+	cs->cs_hooks = *hooks;
 }
 
 static void
 clients_rearm(struct client_set *cs, struct conn *c)
 {
-	if (cs->cs_rearm != NULL)
-		cs->cs_rearm(c);
+	if (cs->cs_hooks.ch_rearm != NULL)
+		cs->cs_hooks.ch_rearm(c);
 }
 
 void
@@ -47,24 +52,26 @@ clients_add(struct client_set *cs, struct conn *c)
 	cs->cs_count++;
 }
 
-/* The chat_ops dirty, dead and throttled: conn.c has set the flag. */
+/* conn.c's marks: it has set the flag, the list follows. */
 void
 clients_dirty(struct client_set *cs, struct conn *c)
 {
 	TAILQ_INSERT_TAIL(&cs->cs_dirty, c, c_dirty);
 }
 
+/* Closed: no longer counted, reaped at the end of the round. */
 void
 clients_dead(struct client_set *cs, struct conn *c)
 {
 	TAILQ_INSERT_TAIL(&cs->cs_dead, c, c_reap);
+	cs->cs_count--;
 }
 
 /* Not reading it pushes back on the peer through TCP. */
 void
-clients_throttled(struct client_set *cs, struct conn *c)
+clients_pause(struct client_set *cs, struct conn *c)
 {
-	TAILQ_INSERT_TAIL(&cs->cs_throttled, c, c_throttle);
+	TAILQ_INSERT_TAIL(&cs->cs_paused, c, c_paused);
 	clients_rearm(cs, c);
 }
 
@@ -80,24 +87,29 @@ clients_event(struct client_set *cs, struct conn *c, int readable,
 		c->c_flags |= CONN_DIRTY;
 		clients_dirty(cs, c);
 	}
-	if (readable && !(c->c_flags & CONN_THROTTLED)) {
-		if (conn_read(c) == -1)
-			return;
-		conn_process(c, now);
-		/* At EOF it finishes its lines but is not read again. */
-		if ((c->c_flags & CONN_EOF) && !(c->c_flags & CONN_DEAD))
-			clients_rearm(cs, c);
+	if (!readable || (c->c_flags & (CONN_THROTTLED | CONN_HELD)))
+		return;
+	if (cs->cs_hold) {
+		/* Held back: leave its bytes in the socket for now. */
+		c->c_flags |= CONN_HELD;
+		clients_pause(cs, c);
+		return;
 	}
+	if (conn_read(c) == -1)
+		return;
+	conn_process(c, now);
+	/* At EOF it finishes its lines but is not read again. */
+	if ((c->c_flags & CONN_EOF) &&
+	    !(c->c_flags & (CONN_DEAD | CONN_THROTTLED | CONN_HELD)))
+		clients_rearm(cs, c);
 }
 
 /*
- * Write each client with output once, after the whole round, however
- * many broadcasts it got.  What the socket does not take waits until it
- * is writable (CONN_WRITING).  A client killed here announces its
- * departure, which makes the others dirty again: they are on this list
- * and are written in turn.
+ * Write each client with output once, however many lines it got this
+ * round.  What the socket does not take waits until it is writable
+ * (CONN_WRITING).  A write that fails closes the client (a mark).
  */
-void
+static void
 clients_flush(struct client_set *cs)
 {
 	struct conn	*c;
@@ -109,7 +121,7 @@ clients_flush(struct client_set *cs)
 		if (c->c_flags & CONN_DEAD)
 			continue;
 		if ((r = conn_flush(c)) == -1)
-			continue;	/* killed; reaped next */
+			continue;	/* closed; reaped next */
 		was = c->c_flags & CONN_WRITING;
 		if (r == 1)
 			c->c_flags |= CONN_WRITING;
@@ -120,49 +132,155 @@ clients_flush(struct client_set *cs)
 	}
 }
 
-/* Free the clients killed this round; their departures are published. */
-void
-clients_reap(struct client_set *cs)
+/* Take a client off every list; it is about to be freed. */
+static void
+clients_remove(struct client_set *cs, struct conn *c)
 {
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&cs->cs_dead)) != NULL) {
+	TAILQ_REMOVE(&cs->cs_all, c, c_entry);
+	if (c->c_flags & CONN_DEAD)
 		TAILQ_REMOVE(&cs->cs_dead, c, c_reap);
-		TAILQ_REMOVE(&cs->cs_all, c, c_entry);
-		if (c->c_flags & CONN_DIRTY)
-			TAILQ_REMOVE(&cs->cs_dirty, c, c_dirty);
-		if (c->c_flags & CONN_THROTTLED)
-			TAILQ_REMOVE(&cs->cs_throttled, c, c_throttle);
-		if (cs->cs_release != NULL)
-			cs->cs_release(c);
-		conn_close_fd(c);	/* sends its last line, if it can */
-		conn_free(c);
-		cs->cs_count--;
-	}
+	if (c->c_flags & CONN_DIRTY)
+		TAILQ_REMOVE(&cs->cs_dirty, c, c_dirty);
+	if (c->c_flags & (CONN_THROTTLED | CONN_HELD))
+		TAILQ_REMOVE(&cs->cs_paused, c, c_paused);
+	if (cs->cs_hooks.ch_release != NULL)
+		cs->cs_hooks.ch_release(c);
 }
 
-/* Let throttled clients go on; return ms until the next may, or -1. */
+/*
+ * Carry out up to max ends decided this round: announce and free.  The
+ * client leaves every list before its departure is published, so a
+ * server that delivers at once (chatd-select) walks past it; a client
+ * that the delivery closes joins the dead list behind it.
+ */
+static unsigned
+clients_reap(struct client_set *cs, unsigned max)
+{
+	struct conn	*c;
+	unsigned	 n = 0;
+
+	while (n < max && (c = TAILQ_FIRST(&cs->cs_dead)) != NULL) {
+		clients_remove(cs, c);
+		conn_depart(c);
+		conn_free(c);
+		n++;
+	}
+	return n;
+}
+
+void
+clients_end_round(struct client_set *cs)
+{
+	do {
+		if (cs->cs_hooks.ch_deliver != NULL)
+			cs->cs_hooks.ch_deliver();
+		clients_flush(cs);
+	} while (clients_reap(cs, CLIENTS_REAP_BATCH) > 0 ||
+	    !TAILQ_EMPTY(&cs->cs_dirty));
+}
+
+void
+clients_hold(struct client_set *cs, int on)
+{
+	cs->cs_hold = on;
+}
+
 int64_t
-clients_unthrottle(struct client_set *cs, int64_t now)
+clients_resume(struct client_set *cs, int64_t now)
 {
 	struct conn	*c, *next;
 	int64_t		 wait, soonest = -1;
 
-	for (c = TAILQ_FIRST(&cs->cs_throttled); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_throttle);
-		if ((wait = conn_throttle_ms(c, now)) == 0) {
-			TAILQ_REMOVE(&cs->cs_throttled, c, c_throttle);
-			c->c_flags &= ~CONN_THROTTLED;
+	for (c = TAILQ_FIRST(&cs->cs_paused); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_paused);
+		if (c->c_flags & CONN_DEAD)
+			continue;
+		if (c->c_flags & CONN_HELD)
+			wait = cs->cs_hold ? -1 : 0;
+		else
+			wait = conn_throttle_ms(c, now);
+		if (wait == 0) {
+			TAILQ_REMOVE(&cs->cs_paused, c, c_paused);
+			c->c_flags &= ~(CONN_THROTTLED | CONN_HELD);
 			if (conn_process(c, now) == 0) {
 				if (!(c->c_flags & CONN_DEAD))
 					clients_rearm(cs, c);
 				continue;
 			}
-			/* Throttled again: it went back on the list. */
-			wait = conn_throttle_ms(c, now);
+			/* Paused again: it went back on the list. */
+			wait = (c->c_flags & CONN_THROTTLED) ?
+			    conn_throttle_ms(c, now) : -1;
 		}
-		if (soonest == -1 || wait < soonest)
+		if (wait != -1 && (soonest == -1 || wait < soonest))
 			soonest = wait;
 	}
 	return soonest;
+}
+
+/*
+ * Write what the socket takes of a stopping client's queue, without the
+ * protocol's error handling: 1 if output remains, 0 if done or hopeless.
+ */
+static int
+clients_stop_write(struct conn *c)
+{
+	ssize_t	n;
+
+	while (c->c_sendq.b_len > 0) {
+		n = write(c->c_fd, buf_head(&c->c_sendq), c->c_sendq.b_len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		buf_consume(&c->c_sendq, (size_t)n);
+	}
+	return 0;
+}
+
+/*
+ * Stop: their departures are not published, everyone is told the same.
+ * The last line goes in even if the queue is full.  Waiting uses poll(2)
+ * on the clients still owed output, whatever loop the server runs.
+ */
+void
+clients_stop(struct client_set *cs, int64_t deadline)
+{
+	struct pollfd	*pfd;
+	struct conn	*c, *next;
+	size_t		 all = 0;
+	nfds_t		 n;
+	int64_t		 left;
+
+	TAILQ_FOREACH(c, &cs->cs_all, c_entry) {
+		c->c_sendq.b_limit += sizeof(PROTO_SHUTDOWN);
+		(void)buf_append(&c->c_sendq, PROTO_SHUTDOWN,
+		    sizeof(PROTO_SHUTDOWN) - 1);
+		all++;
+	}
+	/* Without memory for the poll set, each gets one try. */
+	pfd = calloc(all + 1, sizeof(*pfd));
+	for (;;) {
+		n = 0;
+		for (c = TAILQ_FIRST(&cs->cs_all); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, c_entry);
+			if (clients_stop_write(c) == 1 &&
+			    now_ms() < deadline && pfd != NULL) {
+				pfd[n].fd = c->c_fd;
+				pfd[n++].events = POLLOUT;
+				continue;
+			}
+			clients_remove(cs, c);
+			conn_free(c);
+		}
+		left = deadline - now_ms();
+		if (n == 0 || left <= 0)
+			break;
+		if (poll(pfd, n, (int)left) == -1 && errno != EINTR)
+			break;
+	}
+	free(pfd);
+	while ((c = TAILQ_FIRST(&cs->cs_all)) != NULL) {
+		clients_remove(cs, c);
+		conn_free(c);
+	}
 }

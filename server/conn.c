@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "chatd.h"
@@ -34,15 +33,6 @@ static void	conn_sendf(struct conn *, const char *, ...)
 static void	conn_publishf(struct conn *, uint64_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
-int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 conn_setup(const struct chat_ops *o, size_t sendq, unsigned rate)
 {
@@ -51,26 +41,53 @@ conn_setup(const struct chat_ops *o, size_t sendq, unsigned rate)
 	rate_limit = rate;
 }
 
-void
-conn_init(struct conn *c, int fd, const char *addr, uint64_t id,
+struct conn *
+conn_new(struct client_set *cs, int fd, const char *addr, uint64_t id,
     unsigned slot, int64_t now)
 {
-	memset(c, 0, sizeof(*c));
+	struct conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
 	c->c_kind = SRC_CONN;
 	c->c_fd = fd;
 	c->c_id = id;
 	c->c_slot = slot;
+	c->c_set = cs;
 	snprintf(c->c_addr, sizeof(c->c_addr), "%s", addr);
 	proto_framer_init(&c->c_framer);
 	buf_init(&c->c_sendq, sendq_limit);
 	c->c_tokens = 2.0 * rate_limit;
 	c->c_refill_ms = now;
+	return c;
 }
 
+/*
+ * Close the socket, sending what is left of the queue (a "Goodbye." or
+ * an error line) if the socket takes it at once, and free the client.
+ * Unread input is drained first: closing with unread data makes the
+ * kernel send a reset, which could destroy the last line in flight.
+ */
 void
 conn_free(struct conn *c)
 {
+	char	scratch[4096];
+	int	i;
+
+	if (c->c_fd != -1) {
+		if (c->c_sendq.b_len > 0 && write(c->c_fd,
+		    buf_head(&c->c_sendq), c->c_sendq.b_len) == -1 &&
+		    errno != EAGAIN && errno != EWOULDBLOCK)
+			log_debug("write %s: %s", c->c_addr, strerror(errno));
+		for (i = 0; i < 16; i++)
+			if (read(c->c_fd, scratch, sizeof(scratch)) <= 0)
+				break;
+		shutdown(c->c_fd, SHUT_WR);
+		close(c->c_fd);
+		c->c_fd = -1;
+	}
 	buf_free(&c->c_sendq);
+	free(c->c_reason);
 	free(c);
 }
 
@@ -108,13 +125,13 @@ conn_send(struct conn *c, const char *text, size_t len)
 		if (conn_flush(c) == -1)
 			return;
 		if (buf_append(&c->c_sendq, text, len) == -1) {
-			conn_kill(c, PROTO_REASON_SENDQ);
+			conn_close(c, PROTO_REASON_SENDQ);
 			return;
 		}
 	}
 	if (!(c->c_flags & CONN_DIRTY)) {
 		c->c_flags |= CONN_DIRTY;
-		ops->dirty(c);
+		clients_dirty(c->c_set, c);
 	}
 }
 
@@ -146,7 +163,7 @@ conn_publishf(struct conn *c, uint64_t target, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	ops->publish(c, target, line, (size_t)n < sizeof(line) ?
+	ops->publish(c->c_id, target, line, (size_t)n < sizeof(line) ?
 	    (size_t)n : sizeof(line) - 1);
 }
 
@@ -177,30 +194,41 @@ conn_welcome(struct conn *c)
 }
 
 /*
- * Kill a client: announce its departure in order with everything it
- * said, and hand it to the server to unregister and reap.  A NULL or
- * empty reason gives a plain "WHO left".
+ * Decide the client's end.  It only marks: the client is skipped by
+ * every walk from now on, and clients_end_round carries the end out
+ * (conn_depart, then conn_free) at the end of the round.  Safe to call
+ * from anywhere, however deep in a delivery.
  */
 void
-conn_kill(struct conn *c, const char *reason)
+conn_close(struct conn *c, const char *reason)
 {
-	char	who[PROTO_WHO_MAX];
-
 	if (c->c_flags & CONN_DEAD)
 		return;
 	c->c_flags |= CONN_DEAD;
-	/*
-	 * Unregister first: whoever reads "WHO left" may take the name at
-	 * once, and must find it free.
-	 */
-	ops->dead(c);
+	if (reason != NULL && *reason != '\0' &&
+	    (c->c_reason = strdup(reason)) == NULL)
+		log_warn("strdup");
+	clients_dead(c->c_set, c);
+	log_debug("%s left%s%s", c->c_addr, c->c_reason ? ": " : "",
+	    c->c_reason ? c->c_reason : "");
+}
+
+/*
+ * Carry out a closed client's end: unregister it first -- whoever reads
+ * "WHO left" may take the name at once, and must find it free -- then
+ * publish the departure, in order after everything it said.
+ */
+void
+conn_depart(struct conn *c)
+{
+	char	who[PROTO_WHO_MAX];
+
+	ops->unregister(c);
 	conn_who(c, who, sizeof(who));
-	if (reason != NULL && *reason != '\0')
-		conn_publishf(c, 0, PROTO_LEFT_REASON, who, reason);
+	if (c->c_reason != NULL)
+		conn_publishf(c, 0, PROTO_LEFT_REASON, who, c->c_reason);
 	else
 		conn_publishf(c, 0, PROTO_LEFT, who);
-	log_debug("%s left%s%s", c->c_addr, reason ? ": " : "",
-	    reason ? reason : "");
 }
 
 /*
@@ -224,7 +252,7 @@ conn_read(struct conn *c)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
 		log_debug("read %s: %s", c->c_addr, strerror(errno));
-		conn_kill(c, NULL);
+		conn_close(c, NULL);
 		return -1;
 	}
 	if (n == 0)
@@ -262,22 +290,24 @@ conn_may_send(struct conn *c, int64_t now)
 }
 
 /*
- * Frame and handle the buffered input, as far as the rate limit allows.
- * Returns 1 if the client is throttled with input left over (the server
- * stops reading it, which pushes back on the peer through TCP), else 0.
+ * Frame and handle the buffered input, as far as the rate limit and
+ * the hub's back-pressure allow.  Returns 1 if the client is paused
+ * with input left over (the server stops reading it, which pushes back
+ * on the peer through TCP: slowed, never dropped), else 0.
  */
 int
 conn_process(struct conn *c, int64_t now)
 {
 	enum proto_event	ev;
 	size_t			n;
+	int			why;
 
 	while (c->c_inoff < c->c_inlen && !(c->c_flags & CONN_DEAD)) {
-		if (!conn_may_send(c, now)) {
-			if (!(c->c_flags & CONN_THROTTLED)) {
-				c->c_flags |= CONN_THROTTLED;
-				ops->throttled(c);
-			}
+		why = c->c_set->cs_hold ? CONN_HELD :
+		    !conn_may_send(c, now) ? CONN_THROTTLED : 0;
+		if (why != 0) {
+			c->c_flags |= why;
+			clients_pause(c->c_set, c);
 			return 1;
 		}
 		n = proto_feed(&c->c_framer, c->c_in + c->c_inoff,
@@ -291,9 +321,8 @@ conn_process(struct conn *c, int64_t now)
 			conn_send(c, PROTO_TOO_LONG,
 			    sizeof(PROTO_TOO_LONG) - 1);
 	}
-	c->c_flags &= ~CONN_THROTTLED;
 	if ((c->c_flags & CONN_EOF) && !(c->c_flags & CONN_DEAD))
-		conn_kill(c, NULL);
+		conn_close(c, NULL);
 	return 0;
 }
 
@@ -434,7 +463,7 @@ conn_command(struct conn *c, char *line)
 		cmd_msg(c, args);
 	else if (strcmp(line, "quit") == 0) {
 		conn_send(c, PROTO_GOODBYE, sizeof(PROTO_GOODBYE) - 1);
-		conn_kill(c, args);
+		conn_close(c, args);
 	} else if (strcmp(line, "help") == 0)
 		conn_send(c, PROTO_HELP, sizeof(PROTO_HELP) - 1);
 	else
@@ -459,7 +488,7 @@ conn_flush(struct conn *c)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 1;
 			log_debug("write %s: %s", c->c_addr, strerror(errno));
-			conn_kill(c, NULL);
+			conn_close(c, NULL);
 			return -1;
 		}
 		buf_consume(&c->c_sendq, (size_t)n);
@@ -475,28 +504,4 @@ conn_take_written(void)
 
 	bytes_written = 0;
 	return n;
-}
-
-/*
- * Close the socket of a reaped client, sending what is left of its
- * queue (a "Goodbye." or an error line) if the socket takes it at once.
- * Unread input is drained first: closing with unread data makes the
- * kernel send a reset, which could destroy the last line in flight.
- */
-void
-conn_close_fd(struct conn *c)
-{
-	char	scratch[4096];
-	int	i;
-
-	if (c->c_sendq.b_len > 0 &&
-	    write(c->c_fd, buf_head(&c->c_sendq), c->c_sendq.b_len) == -1 &&
-	    errno != EAGAIN && errno != EWOULDBLOCK)
-		log_debug("write %s: %s", c->c_addr, strerror(errno));
-	for (i = 0; i < 16; i++)
-		if (read(c->c_fd, scratch, sizeof(scratch)) <= 0)
-			break;
-	shutdown(c->c_fd, SHUT_WR);
-	close(c->c_fd);
-	c->c_fd = -1;
 }

@@ -1,7 +1,8 @@
 /*
  * listen.c -- what chatd and chatd-select share before and around their
- * loops: the options both take, binding the TCP and UDP sockets, and
- * turning away a client the server cannot take.
+ * loops: the options both take, binding the TCP and UDP sockets,
+ * accepting (with one out-of-descriptors pause for both), and turning
+ * away a client the server cannot take.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -20,6 +21,8 @@
 
 /* How often -p 0 retries to find a port free for both TCP and UDP. */
 #define SRV_BIND_TRIES	32
+/* After EMFILE with no spare descriptor: retry accepting after this. */
+#define SRV_EMFILE_PAUSE_MS	100
 
 void
 srv_opts_init(struct srv_opts *o)
@@ -130,41 +133,78 @@ srv_refuse(int fd)
 	close(fd);
 }
 
+void
+srv_listener_init(struct srv_listener *l, int tcp_fd)
+{
+	l->sl_fd = tcp_fd;
+	l->sl_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	l->sl_resume_ms = 0;
+}
+
 /*
  * Out of descriptors: give back the spare one, accept a client to tell
  * it the server is full, and take the spare again.  -1 without a spare.
  */
 static int
-srv_emfile(int tcp_fd, int *spare_fd)
+srv_emfile(struct srv_listener *l)
 {
 	int	fd;
 
-	if (*spare_fd == -1)
+	if (l->sl_spare_fd == -1)
 		return -1;
-	close(*spare_fd);
-	if ((fd = accept(tcp_fd, NULL, NULL)) != -1)
+	close(l->sl_spare_fd);
+	if ((fd = accept(l->sl_fd, NULL, NULL)) != -1)
 		srv_refuse(fd);
-	*spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return *spare_fd == -1 ? -1 : 0;
+	l->sl_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return l->sl_spare_fd == -1 ? -1 : 0;
+}
+
+/*
+ * Out of descriptors with no spare to turn a client away: the listener
+ * would stay readable and the loop would spin, so it pauses.  Each
+ * round retries to take a spare back, so the pause ends for good once
+ * descriptors are free again.
+ */
+static void
+srv_accept_pause(struct srv_listener *l)
+{
+	log_warnx("out of descriptors: not accepting for %d ms",
+	    SRV_EMFILE_PAUSE_MS);
+	l->sl_resume_ms = now_ms() + SRV_EMFILE_PAUSE_MS;
+}
+
+int64_t
+srv_accept_wait(struct srv_listener *l, int64_t now)
+{
+	if (l->sl_resume_ms == 0)
+		return 0;
+	if (now < l->sl_resume_ms)
+		return l->sl_resume_ms - now;
+	l->sl_resume_ms = 0;
+	if (l->sl_spare_fd == -1)
+		l->sl_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return 0;
 }
 
 int
-srv_accept(int tcp_fd, int *spare_fd, char *addr, size_t len)
+srv_accept(struct srv_listener *l, char *addr, size_t len)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		sslen = sizeof(ss);
 	int			fd;
 
-	if ((fd = ev_accept(tcp_fd, (struct sockaddr *)&ss, &sslen)) == -1) {
+	if (srv_accept_wait(l, now_ms()) != 0)
+		return -1;
+	if ((fd = ev_accept(l->sl_fd, (struct sockaddr *)&ss,
+	    &sslen)) == -1) {
 		if (errno == EMFILE || errno == ENFILE) {
-			errno = srv_emfile(tcp_fd, spare_fd) == 0 ? EAGAIN :
-			    EMFILE;
+			if (srv_emfile(l) == -1)
+				srv_accept_pause(l);
 			return -1;
 		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR && errno != ECONNABORTED)
 			log_warn("accept");
-		errno = EAGAIN;
 		return -1;
 	}
 	if (net_addr_format((struct sockaddr *)&ss, addr, len) == -1)

@@ -16,6 +16,7 @@
 #include "chatd.h"
 #include "ev.h"
 #include "log.h"
+#include "util.h"
 
 /* A worker that dies this soon after starting counts as a failure... */
 #define MASTER_FAIL_MS		1000

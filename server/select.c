@@ -16,8 +16,8 @@
  * appended to every other client's send queue there and then, and each
  * client with output is written once, at the end of the round.  With all
  * the clients in one address space there is no shared memory and no
- * lock, and one global order of messages comes almost for free (see
- * sel_publish for the "almost").
+ * lock, and one global order of messages comes for free: the order in
+ * which lines are published is the order they enter every queue.
  *
  * The costs are what the comparison with chatd measures.  select() is
  * given the whole set on every call, and both the kernel and this loop
@@ -56,18 +56,6 @@
 
 /* Clients accepted per round, so a crowd arriving cannot starve talkers. */
 #define SEL_ACCEPT_BATCH	64
-/* After EMFILE with no spare descriptor: retry accepting after this. */
-#define SEL_EMFILE_PAUSE_MS	100
-
-/* A broadcast made while another is being delivered waits its turn. */
-struct pending {
-	STAILQ_ENTRY(pending)	 p_entry;
-	uint64_t		 p_origin;
-	uint64_t		 p_target;
-	size_t			 p_len;
-	char			 p_text[];
-};
-STAILQ_HEAD(pending_list, pending);
 
 /* The options; set by main, read-only after. */
 static struct srv_opts	opt;
@@ -75,34 +63,27 @@ static struct srv_opts	opt;
 /* The whole server: its descriptors and its clients. */
 static struct {
 	struct srv_socks	 sk;		/* listening TCP and UDP */
+	struct srv_listener	 listener;	/* accepting, EMFILE pause */
 	int			 sig_fd[2];	/* self-pipe: handlers write */
-	int			 spare_fd;	/* given up on EMFILE */
-	int64_t			 accept_resume_ms; /* after EMFILE, or 0 */
 	uint64_t		 last_id;
 	struct client_set	 clients;	/* the clients (clients.c) */
-	int			 publishing;	/* a broadcast is on its way */
-	struct pending_list	 pending;	/* broadcasts waiting for it */
 } s;
 
 static volatile sig_atomic_t	got_term;
 
-static void	sel_publish(struct conn *, uint64_t, const char *, size_t);
+static void	sel_publish(uint64_t, uint64_t, const char *, size_t);
+static void	sel_unregister(struct conn *);
 static int	sel_set_nick(struct conn *, const char *);
 static uint64_t	sel_find(const char *, char *, size_t);
 static unsigned	sel_foreach(void (*)(const struct hub_client_info *,
 		    void *), void *);
-static void	sel_dirty(struct conn *);
-static void	sel_dead(struct conn *);
-static void	sel_throttled(struct conn *);
 
 static const struct chat_ops sel_ops = {
 	.publish = sel_publish,
+	.unregister = sel_unregister,
 	.set_nick = sel_set_nick,
 	.find = sel_find,
-	.foreach = sel_foreach,
-	.dirty = sel_dirty,
-	.dead = sel_dead,
-	.throttled = sel_throttled
+	.foreach = sel_foreach
 };
 
 static void __attribute__((noreturn))
@@ -130,9 +111,15 @@ bad_option(const char *what, const char *value)
  * over that list.
  */
 
-/* Queue one broadcast for every client it is meant for. */
+/*
+ * Publishing is delivering: the line goes into every send queue now, so
+ * the order in which lines are published is the one order every client
+ * sees.  A client whose queue overflows on the way is only marked
+ * closed (conn.c); its departure is published after the round, by
+ * clients_end_round, never from inside this walk.
+ */
 static void
-sel_deliver(uint64_t origin, uint64_t target, const char *text, size_t len)
+sel_publish(uint64_t origin, uint64_t target, const char *text, size_t len)
 {
 	struct conn	*c;
 
@@ -140,41 +127,11 @@ sel_deliver(uint64_t origin, uint64_t target, const char *text, size_t len)
 		conn_deliver(c, origin, target, text, len);
 }
 
-/*
- * Publishing is delivering: the line goes into the send queues now.  A
- * client whose queue overflows (or whose socket fails as conn_send tries
- * to make room) is killed in the middle of the walk, and its departure
- * is published from inside this one.  Delivering it at once would show
- * it before this line to the clients further down the list and after it
- * to those before, so it waits until this walk is done: every client
- * sees the broadcasts in the same order.
- */
+/* The client list is the registry: a reaped client is already off it. */
 static void
-sel_publish(struct conn *from, uint64_t target, const char *text,
-    size_t len)
+sel_unregister(struct conn *c)
 {
-	struct pending	*p;
-
-	if (s.publishing) {
-		if ((p = malloc(sizeof(*p) + len)) == NULL) {
-			log_warn("broadcast lost");
-			return;
-		}
-		p->p_origin = from->c_id;
-		p->p_target = target;
-		p->p_len = len;
-		memcpy(p->p_text, text, len);
-		STAILQ_INSERT_TAIL(&s.pending, p, p_entry);
-		return;
-	}
-	s.publishing = 1;
-	sel_deliver(from->c_id, target, text, len);
-	while ((p = STAILQ_FIRST(&s.pending)) != NULL) {
-		STAILQ_REMOVE_HEAD(&s.pending, p_entry);
-		sel_deliver(p->p_origin, p->p_target, p->p_text, p->p_len);
-		free(p);
-	}
-	s.publishing = 0;
+	(void)c;
 }
 
 /* The live client called nick, case ignored, or NULL. */
@@ -234,43 +191,6 @@ sel_foreach(void (*fn)(const struct hub_client_info *, void *), void *arg)
 	return n;
 }
 
-/*
- * The client lists (clients.c).  A killed client stays on the list of
- * all clients, marked dead (skipped by every walk), until clients_reap
- * frees it after the round.  A throttled one is left out of the read
- * set, which pushes back on the peer through TCP.
- */
-static void
-sel_dirty(struct conn *c)
-{
-	clients_dirty(&s.clients, c);
-}
-
-static void
-sel_dead(struct conn *c)
-{
-	clients_dead(&s.clients, c);
-}
-
-static void
-sel_throttled(struct conn *c)
-{
-	clients_throttled(&s.clients, c);
-}
-
-/*
- * Out of descriptors, and the spare one is gone too (srv_accept uses it
- * to turn one client away): stop accepting for a moment, or the listener
- * would stay readable and select() would return at once, forever.
- */
-static void
-sel_emfile(void)
-{
-	log_warnx("out of descriptors: not accepting for %d ms",
-	    SEL_EMFILE_PAUSE_MS);
-	s.accept_resume_ms = now_ms() + SEL_EMFILE_PAUSE_MS;
-}
-
 /* Take the clients waiting on the listening socket. */
 static void
 sel_accept(int64_t now)
@@ -280,12 +200,8 @@ sel_accept(int64_t now)
 	int			 fd, i;
 
 	for (i = 0; i < SEL_ACCEPT_BATCH; i++) {
-		fd = srv_accept(s.sk.tcp_fd, &s.spare_fd, addr, sizeof(addr));
-		if (fd == -1) {
-			if (errno == EMFILE)
-				sel_emfile();
+		if ((fd = srv_accept(&s.listener, addr, sizeof(addr))) == -1)
 			return;
-		}
 		/*
 		 * select() cannot watch a descriptor of FD_SETSIZE or more:
 		 * FD_SET would write past the end of the fd_set.  This is
@@ -297,12 +213,12 @@ sel_accept(int64_t now)
 			srv_refuse(fd);
 			continue;
 		}
-		if ((c = malloc(sizeof(*c))) == NULL) {
-			log_warn("malloc");
+		if ((c = conn_new(&s.clients, fd, addr, ++s.last_id, 0,
+		    now)) == NULL) {
+			log_warn("conn_new");
 			srv_refuse(fd);
 			continue;
 		}
-		conn_init(c, fd, addr, ++s.last_id, 0, now);
 		clients_add(&s.clients, c);
 		log_debug("%s connected (id %llu)", addr,
 		    (unsigned long long)c->c_id);
@@ -337,7 +253,8 @@ sel_fill(fd_set *rset, fd_set *wset, int accepting)
 			maxfd = s.sk.udp_fd;
 	}
 	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry) {
-		if (!(c->c_flags & (CONN_DEAD | CONN_THROTTLED | CONN_EOF)))
+		if (!(c->c_flags & (CONN_DEAD | CONN_THROTTLED | CONN_HELD |
+		    CONN_EOF)))
 			FD_SET(c->c_fd, rset);
 		if (c->c_flags & CONN_WRITING)
 			FD_SET(c->c_fd, wset);
@@ -348,31 +265,22 @@ sel_fill(fd_set *rset, fd_set *wset, int accepting)
 }
 
 /*
- * Stop: every client gets "Server shutting down" and is closed.  Their
- * departures are not announced: everyone is being told the same.  The
- * last write does not wait, so a client that never reads cannot hold up
- * the stop.
+ * Stop: every client gets "Server shutting down" after what it is owed
+ * and is closed (clients.c, as in chatd).  Their departures are not
+ * announced: everyone is being told the same.
  */
 static void __attribute__((noreturn))
 sel_stop(void)
 {
-	struct conn	*c;
-
 	log_info("stopping");
-	while ((c = TAILQ_FIRST(&s.clients.cs_all)) != NULL) {
-		TAILQ_REMOVE(&s.clients.cs_all, c, c_entry);
-		(void)buf_append(&c->c_sendq, PROTO_SHUTDOWN,
-		    sizeof(PROTO_SHUTDOWN) - 1);
-		conn_close_fd(c);
-		conn_free(c);
-	}
+	clients_stop(&s.clients, now_ms() + CHATD_STOP_FLUSH_MS);
 	log_info("stopped");
 	exit(0);
 }
 
 /*
  * The loop.  Each round: let throttled clients go on, write what the
- * last round produced, free the clients it killed, then sleep in
+ * last round produced and carry out the ends it decided, then sleep in
  * select() and handle whatever is ready.
  */
 static void __attribute__((noreturn))
@@ -381,26 +289,18 @@ sel_loop(void)
 	struct timeval	 tv, *tvp;
 	fd_set		 rset, wset;
 	struct conn	*c;
-	int64_t		 now, timeout;
+	int64_t		 now, timeout, resume;
 	int		 accepting, maxfd;
 	char		 drain[64];
 
 	for (;;) {
 		now = now_ms();
-		timeout = clients_unthrottle(&s.clients, now);
-		accepting = s.accept_resume_ms == 0 ||
-		    now >= s.accept_resume_ms;
-		if (accepting)
-			s.accept_resume_ms = 0;
-		else if (timeout == -1 || s.accept_resume_ms - now < timeout)
-			timeout = s.accept_resume_ms - now;
-		/*
-		 * Write what the last round produced, then free the clients
-		 * it killed: flushing first, one killed by its write is
-		 * freed now.
-		 */
-		clients_flush(&s.clients);
-		clients_reap(&s.clients);
+		timeout = clients_resume(&s.clients, now);
+		clients_end_round(&s.clients);
+		resume = srv_accept_wait(&s.listener, now);
+		accepting = resume == 0;
+		if (!accepting && (timeout == -1 || resume < timeout))
+			timeout = resume;
 		if (got_term)
 			sel_stop();
 
@@ -513,15 +413,14 @@ main(int argc, char *argv[])
 	log_init("chatd-select", LOG_TO_STDERR, opt.verbose);
 	srv_open(&opt, &s.sk);
 	sel_signals();
-	s.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	srv_listener_init(&s.listener, s.sk.tcp_fd);
 	/* The loop's own descriptors must fit in an fd_set too. */
 	if (s.sk.tcp_fd >= FD_SETSIZE || s.sk.udp_fd >= FD_SETSIZE ||
 	    s.sig_fd[0] >= FD_SETSIZE)
 		fatalx("too many descriptors open: none left below "
 		    "FD_SETSIZE (%d)", FD_SETSIZE);
 	/* No event set to keep up to date: sel_fill reads the flags. */
-	clients_init(&s.clients, NULL, NULL);
-	STAILQ_INIT(&s.pending);
+	clients_init(&s.clients, &(struct client_hooks){ NULL, NULL, NULL });
 	conn_setup(&sel_ops, opt.sendq, opt.rate);
 
 	log_info("ready tcp=%s udp=%s", s.sk.tcp_addr, s.sk.udp_addr);

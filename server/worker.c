@@ -20,11 +20,10 @@
 #include "ev.h"
 #include "log.h"
 #include "net.h"
+#include "util.h"
 
 #define WORKER_EVENTS		256
 #define WORKER_ACCEPT_BATCH	64
-/* After EMFILE with no spare descriptor: retry accepting after this. */
-#define WORKER_EMFILE_PAUSE_MS	100
 
 static struct {
 	int			 slot;
@@ -34,10 +33,8 @@ static struct {
 	int			 wake_fd;
 	int			 master_fd;
 	int			 accepting;	/* listener in the event set */
-	int64_t			 accept_resume_ms; /* after EMFILE, or 0 */
-	int			 spare_fd;	/* kept for EMFILE */
+	struct srv_listener	 listener;
 	struct client_set	 clients;
-	struct hub_msg		 msg;
 } w;
 
 static enum src_kind	src_listen = SRC_LISTEN;
@@ -47,26 +44,29 @@ static enum src_kind	src_master = SRC_MASTER;
 
 static volatile sig_atomic_t	got_term;
 
-static void	worker_drain(void);
-static void	worker_publish(struct conn *, uint64_t, const char *, size_t);
+static void	worker_publish(uint64_t, uint64_t, const char *, size_t);
+static void	worker_unregister(struct conn *);
 static int	worker_set_nick(struct conn *, const char *);
 static uint64_t	worker_find(const char *, char *, size_t);
 static unsigned	worker_foreach(void (*)(const struct hub_client_info *,
 		    void *), void *);
-static void	worker_dirty(struct conn *);
-static void	worker_dead(struct conn *);
-static void	worker_throttled(struct conn *);
 static void	worker_rearm(struct conn *);
 static void	worker_release(struct conn *);
+static void	worker_drain(void);
+static void	worker_deliver(void);
 
 static const struct chat_ops worker_ops = {
 	.publish = worker_publish,
+	.unregister = worker_unregister,
 	.set_nick = worker_set_nick,
 	.find = worker_find,
-	.foreach = worker_foreach,
-	.dirty = worker_dirty,
-	.dead = worker_dead,
-	.throttled = worker_throttled
+	.foreach = worker_foreach
+};
+
+static const struct client_hooks worker_hooks = {
+	.ch_rearm = worker_rearm,
+	.ch_release = worker_release,
+	.ch_deliver = worker_deliver
 };
 
 static void
@@ -77,18 +77,22 @@ worker_sigterm(int sig)
 	wake_post(w.wake_fd);
 }
 
+/*
+ * Into the ring, and nothing more: the record reaches this worker's own
+ * clients when the loop drains the ring, like everyone else's.
+ */
 static void
-worker_publish(struct conn *from, uint64_t target, const char *text,
+worker_publish(uint64_t origin, uint64_t target, const char *text,
     size_t len)
 {
-	hub_publish(w.hub, from->c_id, target, text, len);
+	hub_publish(w.hub, origin, target, text, len);
 	hub_count_in(w.hub, 1);
-	/*
-	 * Many clients of this worker talking in one round could lap the
-	 * ring before the round ends: read it before they do.
-	 */
-	if (hub_backlog(w.hub, &w.cursor) > hub_ring_size(w.hub) / 2)
-		worker_drain();
+}
+
+static void
+worker_unregister(struct conn *c)
+{
+	hub_client_remove(w.hub, c->c_slot);
 }
 
 static int
@@ -110,33 +114,13 @@ worker_foreach(void (*fn)(const struct hub_client_info *, void *),
 	return hub_client_foreach(w.hub, fn, arg);
 }
 
-static void
-worker_dirty(struct conn *c)
-{
-	clients_dirty(&w.clients, c);
-}
-
-/* Unregister at once, so the name is free; free it after this round. */
-static void
-worker_dead(struct conn *c)
-{
-	hub_client_remove(w.hub, c->c_slot);
-	clients_dead(&w.clients, c);
-}
-
-static void
-worker_throttled(struct conn *c)
-{
-	clients_throttled(&w.clients, c);
-}
-
 /* The event set follows the client's flags: the mask it needs now. */
 static void
 worker_rearm(struct conn *c)
 {
 	int	mask = 0;
 
-	if (!(c->c_flags & (CONN_THROTTLED | CONN_EOF)))
+	if (!(c->c_flags & (CONN_THROTTLED | CONN_HELD | CONN_EOF)))
 		mask |= EV_READ;
 	if (c->c_flags & CONN_WRITING)
 		mask |= EV_WRITE;
@@ -144,7 +128,7 @@ worker_rearm(struct conn *c)
 		log_warn("ev_mod %s", c->c_addr);
 }
 
-/* A client about to be closed leaves the event set and the count. */
+/* A client about to be freed leaves the event set and the count. */
 static void
 worker_release(struct conn *c)
 {
@@ -155,9 +139,11 @@ worker_release(struct conn *c)
 /*
  * Take or give up the listening socket.  A worker holding more than its
  * share of the server's clients lets the others accept, so connections
- * spread evenly: its share is the mean plus an eighth, plus one.  The
- * worker with the fewest clients is always under that, so somebody is
- * always accepting.
+ * spread evenly: its share is the mean plus an eighth, plus one.  Both
+ * sides of the comparison count live clients only (a client closed
+ * this round is already out of both), and every worker looks again at
+ * the end of every round, so the worker with the fewest clients, which
+ * is always under its share, is always accepting.
  */
 static void
 worker_balance(int64_t now)
@@ -165,10 +151,9 @@ worker_balance(int64_t now)
 	unsigned	total, share;
 	int		want;
 
-	if (w.accept_resume_ms != 0 && now < w.accept_resume_ms)
+	if (srv_accept_wait(&w.listener, now) != 0)
 		want = 0;
 	else {
-		w.accept_resume_ms = 0;
 		total = hub_total_clients(w.hub);
 		share = total / (unsigned)hub_nworkers(w.hub);
 		want = w.clients.cs_count <= share + share / 8 + 1;
@@ -190,15 +175,6 @@ worker_balance(int64_t now)
 		hub_kick_accept(w.hub);
 }
 
-/* Out of descriptors, and no spare left: pause accepting. */
-static void
-worker_emfile(void)
-{
-	log_warnx("out of descriptors: not accepting for %d ms",
-	    WORKER_EMFILE_PAUSE_MS);
-	w.accept_resume_ms = now_ms() + WORKER_EMFILE_PAUSE_MS;
-}
-
 static void
 worker_accept(int64_t now)
 {
@@ -209,13 +185,8 @@ worker_accept(int64_t now)
 	int			 fd, i;
 
 	for (i = 0; i < WORKER_ACCEPT_BATCH && w.accepting; i++) {
-		fd = srv_accept(conf.socks.tcp_fd, &w.spare_fd, addr,
-		    sizeof(addr));
-		if (fd == -1) {
-			if (errno == EMFILE)
-				worker_emfile();
+		if ((fd = srv_accept(&w.listener, addr, sizeof(addr))) == -1)
 			return;
-		}
 		/*
 		 * Deliver what is already in the hub to the clients we have,
 		 * so the newcomer's first line is the first after it came.
@@ -226,17 +197,18 @@ worker_accept(int64_t now)
 			srv_refuse(fd);
 			continue;
 		}
-		if ((c = malloc(sizeof(*c))) == NULL) {
-			log_warn("malloc");
+		if ((c = conn_new(&w.clients, fd, addr, id, slot,
+		    now)) == NULL) {
+			log_warn("conn_new");
 			hub_client_remove(w.hub, slot);
 			srv_refuse(fd);
 			continue;
 		}
-		conn_init(c, fd, addr, id, slot, now);
 		if (ev_add(w.ev, fd, EV_READ, c) == -1) {
 			log_warn("ev_add %s", addr);
 			hub_client_remove(w.hub, slot);
 			srv_refuse(fd);
+			c->c_fd = -1;
 			conn_free(c);
 			continue;
 		}
@@ -249,18 +221,26 @@ worker_accept(int64_t now)
 	}
 }
 
-/* Deliver everything new in the hub to our clients, in hub order. */
-static void
-worker_drain(void)
+/*
+ * Deliver what is new in the hub to our clients, in hub order, up to
+ * budget bytes of records (0: everything); 1 if more is waiting.  The
+ * record is this function's own: delivering only queues and marks (a
+ * client that overflows is closed, not announced), so nothing it calls
+ * can come back here.
+ */
+static int
+worker_drain_some(size_t budget)
 {
+	static struct hub_msg	 msg;
 	struct conn		*c;
 	enum hub_read_result	 r;
 	uint64_t		 lost, delivered = 0;
+	size_t			 taken = 0;
 	char			 line[64];
 	int			 n;
 
-	for (;;) {
-		r = hub_read(w.hub, &w.cursor, &w.msg, &lost);
+	while (budget == 0 || taken < budget) {
+		r = hub_read(w.hub, &w.cursor, &msg, &lost);
 		if (r == HUB_EMPTY)
 			break;
 		if (r == HUB_LOST) {
@@ -273,11 +253,34 @@ worker_drain(void)
 			continue;
 		}
 		TAILQ_FOREACH(c, &w.clients.cs_all, c_entry)
-			delivered += conn_deliver(c, w.msg.m_origin,
-			    w.msg.m_target, w.msg.m_text, w.msg.m_len);
+			delivered += conn_deliver(c, msg.m_origin,
+			    msg.m_target, msg.m_text, msg.m_len);
+		taken += msg.m_len;
 	}
 	if (delivered > 0)
 		hub_count_out(w.hub, delivered, 0);
+	return hub_backlog(w.hub, &w.cursor) > 0;
+}
+
+/* Everything new in the hub, before a newcomer joins after it. */
+static void
+worker_drain(void)
+{
+	(void)worker_drain_some(0);
+}
+
+/*
+ * The round's delivery.  A worker far behind (it was stopped, or
+ * starved) catches up a slice at a time, a quarter of a send queue per
+ * pass, with a write to every client between passes: a client that
+ * reads at all keeps up, and only one that does not read is dropped.
+ */
+static void
+worker_deliver(void)
+{
+	size_t	slice = conf.opts.sendq / 4;
+
+	(void)worker_drain_some(slice > 0 ? slice : 1);
 }
 
 /* A dead worker's clients: tell everyone they are gone. */
@@ -296,69 +299,19 @@ worker_announce_orphan(const struct hub_client_info *ci, void *arg)
 }
 
 /*
- * Write what the socket takes of a stopping client's queue, without the
- * protocol's error handling: 1 if output remains, 0 if done or hopeless.
- */
-static int
-worker_stop_flush(struct conn *c)
-{
-	ssize_t	n;
-
-	while (c->c_sendq.b_len > 0) {
-		n = write(c->c_fd, buf_head(&c->c_sendq), c->c_sendq.b_len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return errno == EAGAIN || errno == EWOULDBLOCK;
-		buf_consume(&c->c_sendq, (size_t)n);
-	}
-	return 0;
-}
-
-/*
  * Stop: every client gets "Server shutting down" after what it is owed,
- * for as long as CHATD_STOP_FLUSH_MS allows, and is closed.  Their
- * departures are not published: everyone is being told the same.
+ * for as long as CHATD_STOP_FLUSH_MS allows, and is closed (clients.c,
+ * as in chatd-select).  Their departures are not published: everyone is
+ * being told the same.
  */
 static void __attribute__((noreturn))
 worker_stop(void)
 {
-	struct ev_event	 events[WORKER_EVENTS];
-	struct conn	*c, *next;
-	int64_t		 deadline = now_ms() + CHATD_STOP_FLUSH_MS, left;
+	struct conn	*c;
 
-	clients_reap(&w.clients);
-	if (w.accepting)
-		ev_del(w.ev, conf.socks.tcp_fd);
-	if (conf.socks.udp_fd != -1)
-		ev_del(w.ev, conf.socks.udp_fd);
-	ev_del(w.ev, w.wake_fd);
-	ev_del(w.ev, w.master_fd);
-	TAILQ_FOREACH(c, &w.clients.cs_all, c_entry) {
+	TAILQ_FOREACH(c, &w.clients.cs_all, c_entry)
 		hub_client_remove(w.hub, c->c_slot);
-		/* The last line goes in even if the queue is full. */
-		c->c_sendq.b_limit += sizeof(PROTO_SHUTDOWN);
-		(void)buf_append(&c->c_sendq, PROTO_SHUTDOWN,
-		    sizeof(PROTO_SHUTDOWN) - 1);
-		ev_mod(w.ev, c->c_fd, EV_WRITE, c);
-	}
-	for (;;) {
-		for (c = TAILQ_FIRST(&w.clients.cs_all); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, c_entry);
-			if (worker_stop_flush(c) == 1 && now_ms() < deadline)
-				continue;
-			TAILQ_REMOVE(&w.clients.cs_all, c, c_entry);
-			ev_del(w.ev, c->c_fd);
-			conn_close_fd(c);
-			conn_free(c);
-		}
-		left = deadline - now_ms();
-		if (TAILQ_EMPTY(&w.clients.cs_all) || left <= 0)
-			break;
-		if (ev_wait(w.ev, events, WORKER_EVENTS, (int)left) == -1 &&
-		    errno != EINTR)
-			break;
-	}
+	clients_stop(&w.clients, now_ms() + CHATD_STOP_FLUSH_MS);
 	log_debug("stopped");
 	exit(0);
 }
@@ -370,16 +323,16 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 	struct sigaction	 sa;
 	enum src_kind		*kind;
 	static char		 procname[32];
-	int64_t			 now;
-	int			 i, n, timeout, resume;
+	int64_t			 now, resume, wait;
+	int			 i, n;
 	char			 byte;
 
 	w.slot = slot;
 	w.hub = hub;
 	w.master_fd = master_fd;
 	w.wake_fd = wake_fds[0];
-	w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	clients_init(&w.clients, worker_rearm, worker_release);
+	srv_listener_init(&w.listener, conf.socks.tcp_fd);
+	clients_init(&w.clients, &worker_hooks);
 	snprintf(procname, sizeof(procname), "worker %d", slot + 1);
 	log_procname(procname);
 
@@ -411,29 +364,27 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 
 	for (;;) {
 		now = now_ms();
-		timeout = (int)clients_unthrottle(&w.clients, now);
-		if (w.accept_resume_ms != 0) {
-			resume = (int)(w.accept_resume_ms - now);
-			if (resume < 0)
-				resume = 0;
-			if (timeout == -1 || resume < timeout)
-				timeout = resume;
-		}
-		worker_drain();
-		clients_reap(&w.clients);
-		clients_flush(&w.clients);
-		/* What the flush wrote, for the scoreboard. */
+		resume = clients_resume(&w.clients, now);
+		clients_end_round(&w.clients);
+		/* What the round wrote, for the scoreboard. */
 		hub_count_out(w.hub, 0, conn_take_written());
 		if (got_term)
 			worker_stop();
-		n = ev_wait(w.ev, events, WORKER_EVENTS, timeout);
+		/* After the round's ends are carried out: true counts. */
+		worker_balance(now);
+		wait = srv_accept_wait(&w.listener, now);
+		if (wait != 0 && (resume == -1 || wait < resume))
+			resume = wait;
+		/* Behind in the ring: the next slice after this round's I/O. */
+		if (hub_backlog(w.hub, &w.cursor) > 0)
+			resume = 0;
+		n = ev_wait(w.ev, events, WORKER_EVENTS, (int)resume);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("ev_wait");
 		}
 		now = now_ms();
-		worker_drain();
 		for (i = 0; i < n; i++) {
 			kind = events[i].udata;
 			switch (*kind) {
@@ -461,9 +412,17 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 				clients_event(&w.clients, (struct conn *)kind,
 				    events[i].events & EV_READ,
 				    events[i].events & EV_WRITE, now);
+				/*
+				 * Many clients of this worker talking in one
+				 * round could lap the ring before the round
+				 * ends: read it between them (not inside a
+				 * walk, so it is safe here).
+				 */
+				if (hub_backlog(w.hub, &w.cursor) >
+				    hub_ring_size(w.hub) / 2)
+					worker_drain();
 				break;
 			}
 		}
-		worker_balance(now);
 	}
 }
