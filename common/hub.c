@@ -49,6 +49,7 @@
 
 #include "ev.h"
 #include "hub.h"
+#include "util.h"
 
 #define HUB_MAGIC	0x63686174647562ULL	/* "chatdub" */
 #define HUB_VERSION	1
@@ -75,6 +76,9 @@ struct hub_slot {
 	_Atomic uint64_t	w_msgs_in;
 	_Atomic uint64_t	w_msgs_out;
 	_Atomic uint64_t	w_bytes_out;
+	_Atomic uint64_t	w_cursor;	/* read up to here */
+	_Atomic int64_t		w_beat_ms;	/* last seen running */
+	_Atomic uint64_t	w_holds;	/* times held back */
 };
 
 struct hub_reg {
@@ -100,6 +104,9 @@ struct hub_shared {
 	_Atomic uint64_t	s_head;		/* end of the last record */
 	_Atomic uint64_t	s_head_seq;	/* seq of the last record */
 	_Atomic uint64_t	s_gen;		/* odd: head pair changing */
+	_Atomic uint64_t	s_held;		/* workers waiting for readers */
+	uint64_t		s_high;		/* back-pressure marks */
+	uint64_t		s_low;
 
 	struct hub_lock		s_reg_lock;
 	atomic_uint		s_clients;	/* registered clients */
@@ -127,6 +134,22 @@ align_up(size_t n, size_t a)
 }
 
 static void	hub_wake_others(struct hub *);
+static void	hub_wake_held(struct hub *);
+
+/*
+ * The high-water mark of the back-pressure: how far behind the head
+ * the slowest live reader may fall before publishers wait.  It bounds
+ * the latency that the ring adds: at 1,000 clients a worker fans out
+ * ~10,000 records a second, ~1 MB, so 64 KiB is ~60 ms, about what one
+ * worker's own loop adds; a small ring gets a quarter of itself.
+ */
+static uint64_t
+hub_high_mark(size_t ring_size)
+{
+	uint64_t	high = HUB_HIGH_MARK;
+
+	return high < ring_size / 4 ? high : ring_size / 4;
+}
 
 static int
 lock_init(struct hub_lock *l)
@@ -261,6 +284,8 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 	sh->s_reg_off = reg_off;
 	sh->s_ring_off = ring_off;
 	sh->s_total = total;
+	sh->s_high = hub_high_mark(ring_size);
+	sh->s_low = sh->s_high / 2;
 	atomic_store(&sh->s_next_id, 1);
 	if (lock_init(&sh->s_ring_lock) == -1 ||
 	    lock_init(&sh->s_reg_lock) == -1) {
@@ -354,6 +379,10 @@ hub_worker_start(struct hub *h, int w, pid_t pid)
 	atomic_store(&s->w_bytes_out, 0);
 	atomic_store(&s->w_wake_pending, 0);
 	atomic_store(&s->w_kick, 0);
+	atomic_store(&s->w_cursor, atomic_load(&h->h_sh->s_head));
+	atomic_store(&s->w_beat_ms, 0);
+	atomic_store(&s->w_holds, 0);
+	atomic_fetch_and(&h->h_sh->s_held, ~((uint64_t)1 << w));
 	atomic_store(&s->w_pid, pid);
 }
 
@@ -394,6 +423,9 @@ hub_recover(struct hub *h, int w, pid_t pid)
 	}
 	lock_recover(&sh->s_reg_lock, pid);
 	atomic_store(&sh->s_workers[w].w_pid, 0);
+	atomic_fetch_and(&sh->s_held, ~((uint64_t)1 << w));
+	/* The dead no longer hold anyone back: wake who waited for it. */
+	hub_wake_held(h);
 }
 
 uint64_t
@@ -599,6 +631,118 @@ hub_read(struct hub *h, struct hub_cursor *cur, struct hub_msg *msg,
 	return HUB_LOST;
 }
 
+/*
+ * Back-pressure.  Each worker publishes how far it has read (w_cursor)
+ * and when it was last seen running (w_beat_ms).  The lag is the
+ * distance from the head to the slowest live worker that still counts
+ * as a reader: one that is caught up does not hold anyone back, and one
+ * that has not beaten for HUB_STALL_MS (stopped, starved) is untethered
+ * and no longer counts; it resynchronises when it runs again.
+ */
+uint64_t
+hub_lag(const struct hub *h, int64_t now, int64_t *untether_ms)
+{
+	struct hub_shared	*sh = h->h_sh;
+	const struct hub_slot	*s;
+	uint64_t		 head, min, cur;
+	int64_t			 age, soonest = -1;
+	int			 w;
+
+	head = atomic_load_explicit(&sh->s_head, memory_order_acquire);
+	min = head;
+	for (w = 0; w < sh->s_nworkers; w++) {
+		s = &sh->s_workers[w];
+		if (atomic_load_explicit(&s->w_pid, memory_order_relaxed) == 0)
+			continue;
+		cur = atomic_load_explicit(&s->w_cursor, memory_order_acquire);
+		if (cur >= head)
+			continue;
+		age = now - atomic_load_explicit(&s->w_beat_ms,
+		    memory_order_relaxed);
+		if (age > HUB_STALL_MS)
+			continue;
+		if (cur < min)
+			min = cur;
+		if (soonest == -1 || HUB_STALL_MS - age + 1 < soonest)
+			soonest = HUB_STALL_MS - age + 1;
+	}
+	if (untether_ms != NULL)
+		*untether_ms = soonest;
+	return head - min;
+}
+
+int
+hub_active(const struct hub *h, int64_t now, unsigned *clients)
+{
+	const struct hub_shared	*sh = h->h_sh;
+	const struct hub_slot	*s;
+	int			 w, n = 0;
+
+	*clients = 0;
+	for (w = 0; w < sh->s_nworkers; w++) {
+		s = &sh->s_workers[w];
+		if (atomic_load(&s->w_pid) == 0 ||
+		    now - atomic_load(&s->w_beat_ms) > HUB_STALL_MS)
+			continue;
+		*clients += atomic_load(&s->w_clients);
+		n++;
+	}
+	return n;
+}
+
+uint64_t
+hub_high(const struct hub *h)
+{
+	return h->h_sh->s_high;
+}
+
+/* Wake every held worker if the lag is down to the low mark. */
+static void
+hub_wake_held(struct hub *h)
+{
+	struct hub_shared	*sh = h->h_sh;
+	uint64_t		 held;
+	int			 w;
+
+	if (atomic_load(&sh->s_held) == 0 ||
+	    hub_lag(h, now_ms(), NULL) > sh->s_low)
+		return;
+	held = atomic_exchange(&sh->s_held, 0);
+	for (w = 0; w < sh->s_nworkers; w++)
+		if ((held & ((uint64_t)1 << w)) && w != h->h_self &&
+		    h->h_wake[w] != -1)
+			wake_post(h->h_wake[w]);
+}
+
+void
+hub_worker_beat(struct hub *h, const struct hub_cursor *cur, int64_t now)
+{
+	struct hub_slot	*s = &h->h_sh->s_workers[h->h_self];
+
+	atomic_store_explicit(&s->w_cursor, cur->hc_pos, memory_order_release);
+	atomic_store_explicit(&s->w_beat_ms, now, memory_order_relaxed);
+	/*
+	 * Store-then-load against hub_hold's: a worker that starts to wait
+	 * as this one moves on either sees the new cursor or is woken.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	hub_wake_held(h);
+}
+
+int
+hub_hold(struct hub *h, int64_t now, int64_t *untether_ms)
+{
+	struct hub_shared	*sh = h->h_sh;
+	uint64_t		 bit = (uint64_t)1 << h->h_self;
+
+	atomic_fetch_or(&sh->s_held, bit);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (hub_lag(h, now, untether_ms) > sh->s_low)
+		return 1;
+	atomic_fetch_and(&sh->s_held, ~bit);
+	return 0;
+}
+
 uint64_t
 hub_client_add(struct hub *h, const char *addr, unsigned *slot)
 {
@@ -769,6 +913,13 @@ hub_count_out(struct hub *h, uint64_t msgs, uint64_t bytes)
 }
 
 void
+hub_count_held(struct hub *h)
+{
+	atomic_fetch_add_explicit(&h->h_sh->s_workers[h->h_self].w_holds, 1,
+	    memory_order_relaxed);
+}
+
+void
 hub_count_clients(struct hub *h, int delta)
 {
 	atomic_fetch_add(&h->h_sh->s_workers[h->h_self].w_clients,
@@ -791,6 +942,10 @@ hub_worker_stats(const struct hub *h, int w, struct hub_stats *st)
 	st->st_msgs_in = atomic_load(&s->w_msgs_in);
 	st->st_msgs_out = atomic_load(&s->w_msgs_out);
 	st->st_bytes_out = atomic_load(&s->w_bytes_out);
+	st->st_cursor = atomic_load(&s->w_cursor);
+	st->st_beat_ms = atomic_load(&s->w_beat_ms);
+	st->st_held = (atomic_load(&h->h_sh->s_held) >> w) & 1;
+	st->st_holds = atomic_load(&s->w_holds);
 }
 
 unsigned

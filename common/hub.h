@@ -20,6 +20,10 @@
 #define HUB_RING_MIN		(64 * 1024)
 #define HUB_RING_MAX		((size_t)1 << 30)
 #define HUB_NAME_MAX		32
+/* A worker that has not run for this long no longer holds anyone back. */
+#define HUB_STALL_MS		1000
+/* Publishers wait while a live reader is this far behind (see hub.c). */
+#define HUB_HIGH_MARK		(64 * 1024)
 
 /* What a reader gets: one record, copied out of the ring. */
 struct hub_msg {
@@ -57,6 +61,10 @@ struct hub_stats {
 	uint64_t	st_msgs_in;
 	uint64_t	st_msgs_out;
 	uint64_t	st_bytes_out;
+	uint64_t	st_cursor;	/* how far it has read */
+	int64_t		st_beat_ms;	/* last seen running (now_ms) */
+	int		st_held;	/* waiting for a slower reader */
+	uint64_t	st_holds;	/* times it was held back */
 };
 
 struct hub;
@@ -91,7 +99,8 @@ void		 hub_recover(struct hub *, int w, pid_t pid);
 
 /*
  * Append a record under the ring lock and wake the other workers.
- * Never waits for a reader: the oldest records are overwritten.
+ * Never waits for a reader (the oldest records are overwritten): the
+ * callers hold back their own clients instead (hub_lag, hub_hold).
  * Returns the record's seq.
  */
 uint64_t	 hub_publish(struct hub *, uint64_t origin, uint64_t target,
@@ -113,6 +122,34 @@ uint64_t	 hub_backlog(const struct hub *, const struct hub_cursor *);
  * read either is seen by it or wakes the worker again.
  */
 void		 hub_wake_ack(struct hub *);
+
+/*
+ * Back-pressure.  A worker publishes, after every slice it reads and at
+ * least every few hundred ms, how far it has read and that it is
+ * running (hub_worker_beat); that wakes the workers held back, once the
+ * lag is down to the low mark (half of hub_high).
+ *
+ * hub_lag: bytes from the head to the slowest live reader that counts:
+ * caught-up workers and those that have not beaten for HUB_STALL_MS are
+ * left out.  *untether_ms (may be NULL): ms until the slowest reader
+ * behind stops counting, -1 if none is behind.
+ *
+ * hub_hold: a worker over the high mark starts to wait; 1 if it must
+ * (it is woken by a beat), 0 if the lag is already below the low mark.
+ * Call it again after every wake-up until it returns 0.  Nothing here
+ * blocks or takes a lock.
+ */
+void		 hub_worker_beat(struct hub *, const struct hub_cursor *,
+		    int64_t now);
+uint64_t	 hub_lag(const struct hub *, int64_t now,
+		    int64_t *untether_ms);
+uint64_t	 hub_high(const struct hub *);
+int		 hub_hold(struct hub *, int64_t now, int64_t *untether_ms);
+/*
+ * Workers seen running within HUB_STALL_MS (a stopped one leaves its
+ * share of the newcomers to the others), and in *clients their clients.
+ */
+int		 hub_active(const struct hub *, int64_t now, unsigned *clients);
 
 /*
  * A worker that stops accepting asks the others to try accept() once:
@@ -156,6 +193,7 @@ unsigned	 hub_client_reap_worker(struct hub *, int w,
 void		 hub_count_in(struct hub *, uint64_t msgs);
 void		 hub_count_out(struct hub *, uint64_t msgs, uint64_t bytes);
 void		 hub_count_clients(struct hub *, int delta);
+void		 hub_count_held(struct hub *);
 int		 hub_nworkers(const struct hub *);
 void		 hub_worker_stats(const struct hub *, int w,
 		    struct hub_stats *);

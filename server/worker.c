@@ -24,6 +24,11 @@
 
 #define WORKER_EVENTS		256
 #define WORKER_ACCEPT_BATCH	64
+/*
+ * The longest a worker sleeps: it beats this often even when idle, so
+ * the others can tell it from one that is stopped (HUB_STALL_MS).
+ */
+#define WORKER_BEAT_MS		250
 
 static struct {
 	int			 slot;
@@ -87,6 +92,15 @@ worker_publish(uint64_t origin, uint64_t target, const char *text,
 {
 	hub_publish(w.hub, origin, target, text, len);
 	hub_count_in(w.hub, 1);
+	/*
+	 * A live reader too far behind: read no more from our clients
+	 * (conn.c stops at the next line) until it has caught up.
+	 */
+	if (!w.clients.cs_hold &&
+	    hub_lag(w.hub, now_ms(), NULL) > hub_high(w.hub)) {
+		clients_hold(&w.clients, 1);
+		hub_count_held(w.hub);
+	}
 }
 
 static void
@@ -143,19 +157,21 @@ worker_release(struct conn *c)
  * sides of the comparison count live clients only (a client closed
  * this round is already out of both), and every worker looks again at
  * the end of every round, so the worker with the fewest clients, which
- * is always under its share, is always accepting.
+ * is always under its share, is always accepting.  The mean is over the
+ * workers seen running lately: one that is stopped leaves its share to
+ * the others, who look again at least every WORKER_BEAT_MS.
  */
 static void
 worker_balance(int64_t now)
 {
 	unsigned	total, share;
-	int		want;
+	int		want, active;
 
 	if (srv_accept_wait(&w.listener, now) != 0)
 		want = 0;
 	else {
-		total = hub_total_clients(w.hub);
-		share = total / (unsigned)hub_nworkers(w.hub);
+		active = hub_active(w.hub, now, &total);
+		share = active > 0 ? total / (unsigned)active : 0;
 		want = w.clients.cs_count <= share + share / 8 + 1;
 	}
 	if (want == w.accepting)
@@ -259,6 +275,7 @@ worker_drain_some(size_t budget)
 	}
 	if (delivered > 0)
 		hub_count_out(w.hub, delivered, 0);
+	hub_worker_beat(w.hub, &w.cursor, now_ms());
 	return hub_backlog(w.hub, &w.cursor) > 0;
 }
 
@@ -299,6 +316,35 @@ worker_announce_orphan(const struct hub_client_info *ci, void *arg)
 }
 
 /*
+ * Held back by a slow reader: stay held, and sleep no longer than until
+ * the slowest one would be untethered, or let go and read the clients
+ * held (return 0: at once).  -1 when not held.
+ */
+static int64_t
+worker_pressure(int64_t now)
+{
+	int64_t	untether = -1;
+
+	if (!w.clients.cs_hold)
+		return -1;
+	if (hub_hold(w.hub, now, &untether))
+		return untether;
+	clients_hold(&w.clients, 0);
+	return 0;
+}
+
+/* The soonest of two timeouts, -1 meaning none. */
+static int64_t
+soonest(int64_t a, int64_t b)
+{
+	if (a == -1)
+		return b;
+	if (b == -1)
+		return a;
+	return a < b ? a : b;
+}
+
+/*
  * Stop: every client gets "Server shutting down" after what it is owed,
  * for as long as CHATD_STOP_FLUSH_MS allows, and is closed (clients.c,
  * as in chatd-select).  Their departures are not published: everyone is
@@ -323,7 +369,7 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 	struct sigaction	 sa;
 	enum src_kind		*kind;
 	static char		 procname[32];
-	int64_t			 now, resume, wait;
+	int64_t			 now, timeout, wait;
 	int			 i, n;
 	char			 byte;
 
@@ -350,6 +396,7 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 	if ((w.ev = ev_new(conf.opts.max_clients + CHATD_FD_RESERVE)) == NULL)
 		fatal("ev_new");
 	hub_cursor_init(hub, &w.cursor);
+	hub_worker_beat(hub, &w.cursor, now_ms());
 	if (ev_add(w.ev, w.wake_fd, EV_READ, &src_wake) == -1 ||
 	    ev_add(w.ev, master_fd, EV_READ, &src_master) == -1 ||
 	    (conf.socks.udp_fd != -1 && ev_add(w.ev, conf.socks.udp_fd,
@@ -364,21 +411,24 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 
 	for (;;) {
 		now = now_ms();
-		resume = clients_resume(&w.clients, now);
+		timeout = clients_resume(&w.clients, now);
 		clients_end_round(&w.clients);
 		/* What the round wrote, for the scoreboard. */
 		hub_count_out(w.hub, 0, conn_take_written());
 		if (got_term)
 			worker_stop();
+		now = now_ms();
+		hub_worker_beat(w.hub, &w.cursor, now);
+		timeout = soonest(timeout, worker_pressure(now));
 		/* After the round's ends are carried out: true counts. */
 		worker_balance(now);
 		wait = srv_accept_wait(&w.listener, now);
-		if (wait != 0 && (resume == -1 || wait < resume))
-			resume = wait;
+		timeout = soonest(timeout, wait != 0 ? wait : -1);
+		timeout = soonest(timeout, WORKER_BEAT_MS);
 		/* Behind in the ring: the next slice after this round's I/O. */
 		if (hub_backlog(w.hub, &w.cursor) > 0)
-			resume = 0;
-		n = ev_wait(w.ev, events, WORKER_EVENTS, (int)resume);
+			timeout = 0;
+		n = ev_wait(w.ev, events, WORKER_EVENTS, (int)timeout);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -412,15 +462,6 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 				clients_event(&w.clients, (struct conn *)kind,
 				    events[i].events & EV_READ,
 				    events[i].events & EV_WRITE, now);
-				/*
-				 * Many clients of this worker talking in one
-				 * round could lap the ring before the round
-				 * ends: read it between them (not inside a
-				 * walk, so it is safe here).
-				 */
-				if (hub_backlog(w.hub, &w.cursor) >
-				    hub_ring_size(w.hub) / 2)
-					worker_drain();
 				break;
 			}
 		}

@@ -71,8 +71,11 @@ bad_value() {
 	join a
 	run -0 "$CHATD" -S -p "$TCP_PORT"
 	[[ "${lines[0]}" =~ ^chatd\ on\ port\ $TCP_PORT:\ master\ pid\ $SERVER_PID,\ 1\ clients,\ ring\ head\ [0-9]+\ of\ size\ 4194304$ ]]
-	[ "${lines[1]}" = "worker  pid       clients      msgs-in     msgs-out      bytes-out" ]
+	[ "${lines[1]}" = "worker  pid       clients      msgs-in     msgs-out      bytes-out         cursor stall-ms  holds" ]
 	[ "${#lines[@]}" -eq 4 ]
+	# Both workers running, neither behind nor held.
+	[[ "${lines[2]}" =~ ^1\ +[0-9]+\ +[01]\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +0\ +0$ ]]
+	[[ "${lines[3]}" =~ ^2\ +[0-9]+\ +[01]\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +0\ +0$ ]]
 	stop_server
 }
 
