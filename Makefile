@@ -48,12 +48,18 @@ SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 	   server/listen.c
 CHATC	 = client/chatc.c client/tty.c client/udpc.c
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
+# The hub's tests, one file per concern, share tests/unit/hub_helpers.c.
+HUB_UNITS = tests/unit/test_hub_ring tests/unit/test_hub_wake \
+	   tests/unit/test_hub_registry tests/unit/test_hub_recover \
+	   tests/unit/test_hub_conc
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
-	   tests/unit/test_hub tests/unit/test_util
+	   $(HUB_UNITS) tests/unit/test_util
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
 UNIT_BINS = $(UNITS:%=$(O)/%)
+UNIT_O	 = $(O)/tests/unit/unit.o
+HUB_HELPERS_O = $(O)/tests/unit/hub_helpers.o
 
 all: $(PROGS) links
 
@@ -73,7 +79,11 @@ $(O)/chatc: $(CHATC:%.c=$(O)/%.o) $(COMMON_O)
 $(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS) -lm
 
-$(O)/tests/unit/%: $(O)/tests/unit/%.o $(COMMON_O)
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_O) $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
+
+$(HUB_UNITS:%=$(O)/%): $(O)/tests/unit/%: $(O)/tests/unit/%.o \
+	    $(HUB_HELPERS_O) $(UNIT_O) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
 
 $(O)/%.o: %.c

@@ -30,16 +30,27 @@ load helpers
 }
 
 @test "a client over its rate is slowed, never dropped, and loses nothing" {
-	start_server -r 20
+	# -r 10: a burst of 20 lines, then 10 a second.
+	local rate=10 burst=20 n=50 v=FD_a i t0 us
+	start_server -r "$rate"
 	join a
-	local v=FD_a i start=$SECONDS
-	# 80 lines at once: a burst of 40, then 20 a second.
-	seq 1 80 | sed 's/^/r /' >&"${!v}"
-	for i in $(seq 1 80); do
+	# 50 lines at once.  Whatever the load, by the time the i-th
+	# acknowledgment is read the server can have let no more than the
+	# burst and rate * elapsed lines through (+ 1 for rounding): with
+	# no limit all 50 arrive at once, with it the last takes 3 s.
+	t0=${EPOCHREALTIME//[!0-9]/}	# microseconds
+	seq 1 "$n" | sed 's/^/r /' >&"${!v}"
+	for ((i = 1; i <= n; i++)); do
 		expect a "\"r $i\" received by the server"
+		us=$((${EPOCHREALTIME//[!0-9]/} - t0))
+		if ((i * 1000000 > (burst + 1) * 1000000 + rate * us)); then
+			echo "# ack $i after $us us: faster than $rate/s" >&2
+			return 1
+		fi
 	done
-	# 40 lines past the burst at 20 a second take at least 2 s.
-	[ $((SECONDS - start)) -ge 1 ]
+	# Slowed, not dropped: it is still served.
+	say a "after"
+	expect a '"after" received by the server'
 	stop_server
 }
 

@@ -122,7 +122,7 @@ join_on_two_workers() {
 	wait_for not_running "$SERVER_PID"
 	run -0 wait "$SERVER_PID"
 	SERVER_PID=
-	! grep -q 'replaced' "$log"
+	run -1 grep -q 'replaced' "$log"
 	grep -qx 'chatd: stopped' "$log"
 	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
 }

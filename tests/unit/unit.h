@@ -13,8 +13,10 @@
  *	if (!CHECK_INT(fd = open(path, O_RDONLY), 3))
  *		goto out;
  *
- * The code lives here, as static inline functions, because the
- * Makefile links each test from its own .c file and common/ alone.
+ * The code lives here, as static inline functions; only the state of
+ * the run is in unit.c, so that a test built from several files (a
+ * helper file and the cases) counts every check in one place.  The
+ * Makefile links unit.o into every test.
  */
 #ifndef UNIT_H
 #define UNIT_H
@@ -41,13 +43,8 @@ struct unit_state {
 	int	us_cases;
 };
 
-static inline struct unit_state *
-unit_state(void)
-{
-	static struct unit_state	us;
-
-	return &us;
-}
+/* The one state of the run (unit.c). */
+struct unit_state	*unit_state(void);
 
 /* Print one diagnostic line and mark the current case failed. */
 static inline void UNIT_PRINTF(3, 4)

@@ -1,0 +1,488 @@
+/*
+ * test_hub_recover.c -- a hub outliving its processes: attaching to a
+ * live one and the scoreboard it shows, the master releasing a lock
+ * held by a worker that died, a new master over a live or a dead
+ * one's hub.
+ */
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "hub_helpers.h"
+#include "unit.h"
+
+/* hold_and_probe: the hub, and the child it started. */
+struct probe {
+	struct hub	*p_hub;
+	pid_t		 p_pid;
+};
+
+/* child_publish_die: the hub, and text that cannot be read. */
+struct bus {
+	struct hub	*b_hub;
+	const char	*b_bad;		/* mapped, but reading it faults */
+};
+
+static int	child_reg_die(void *);
+static void	die_in_lock(const struct hub_client_info *, void *);
+static int	child_registry(void *);
+static int	child_add_one(void *);
+static void	hold_and_probe(const struct hub_client_info *, void *);
+static int	still_running(pid_t);
+static void	on_bus(int);
+static int	child_publish_die(void *);
+static int	child_publish_one(void *);
+static int	child_create(void *);
+static int	child_stale(void *);
+
+static void	t_attach(void);
+static void	t_scoreboard(void);
+static void	t_recover_harmless(void);
+static void	t_recover_reg(void);
+static void	t_recover_ring(void);
+static void	t_in_use(void);
+static void	t_stale(void);
+
+static void
+t_attach(void)
+{
+	struct hub		*h, *ro;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	struct hub_stats	 st;
+	char			*name;
+	int			 fd;
+
+	if ((h = thub_open(HUB_RING_MIN * 2, 3, 8)) == NULL)
+		return;
+	hub_publish(h, 0, 0, "before", 6);
+	hub_worker_start(h, 2, getpid());
+	hub_count_in(h, 5);
+	name = thub_last_name();
+	if (CHECK((ro = hub_attach(name)) != NULL)) {
+		CHECK_INT(hub_nworkers(ro), 3);
+		CHECK_UINT(hub_ring_size(ro), HUB_RING_MIN * 2);
+		CHECK_UINT(hub_head(ro), hub_head(h));
+		CHECK_INT(hub_master_pid(ro), getpid());
+		hub_worker_stats(ro, 2, &st);
+		CHECK_INT(st.st_pid, getpid());
+		CHECK_UINT(st.st_msgs_in, 5);
+		/* A read-only handle can follow the ring. */
+		hub_cursor_init(ro, &cur);
+		hub_publish(h, 0, 0, "after", 5);
+		read_msg(ro, &cur, &msg, 2, "after", 5);
+		hub_detach(ro);
+	}
+	thub_close(h);
+
+	errno = 0;
+	CHECK(hub_attach(name) == NULL);
+	CHECK_INT(errno, ENOENT);
+	/* Something else under a hub's name is refused. */
+	name = thub_new_name();
+	if (CHECK((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) !=
+	    -1)) {
+		errno = 0;
+		CHECK(hub_attach(name) == NULL);
+		CHECK_INT(errno, EPROTO);
+		CHECK_INT(ftruncate(fd, 65536), 0);
+		errno = 0;
+		CHECK(hub_attach(name) == NULL);
+		CHECK_INT(errno, EPROTO);
+		close(fd);
+		shm_unlink(name);
+	}
+}
+
+static void
+t_scoreboard(void)
+{
+	struct hub		*h;
+	struct hub_stats	 st;
+
+	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	CHECK_INT(hub_nworkers(h), 4);
+	CHECK_INT(hub_master_pid(h), getpid());
+	hub_worker_stats(h, 1, &st);
+	CHECK_INT(st.st_pid, 0);
+	CHECK_UINT(st.st_clients + st.st_msgs_in + st.st_msgs_out +
+	    st.st_bytes_out, 0);
+
+	hub_worker_start(h, 1, getpid());
+	hub_count_in(h, 3);
+	hub_count_out(h, 2, 100);
+	hub_count_out(h, 1, 50);
+	hub_count_clients(h, 2);
+	hub_count_clients(h, -1);
+	hub_worker_stats(h, 1, &st);
+	CHECK_INT(st.st_pid, getpid());
+	CHECK_UINT(st.st_clients, 1);
+	CHECK_UINT(st.st_msgs_in, 3);
+	CHECK_UINT(st.st_msgs_out, 3);
+	CHECK_UINT(st.st_bytes_out, 150);
+	/* Other slots are untouched. */
+	hub_worker_stats(h, 0, &st);
+	CHECK_UINT(st.st_clients + st.st_msgs_in + st.st_msgs_out, 0);
+	/* A new worker in the slot starts from zero. */
+	hub_worker_start(h, 1, getpid());
+	hub_worker_stats(h, 1, &st);
+	CHECK_UINT(st.st_clients + st.st_msgs_in + st.st_msgs_out +
+	    st.st_bytes_out, 0);
+	thub_close(h);
+}
+
+/* Child: register a client as worker 1, then die holding reg_lock. */
+static int
+child_reg_die(void *arg)
+{
+	struct hub	*h = arg;
+	unsigned	 s;
+
+	hub_worker_start(h, 1, getpid());
+	if (hub_client_add(h, "10.1.1.1:1", &s) == 0)
+		return 1;
+	hub_client_foreach(h, die_in_lock, NULL);
+	return 2;
+}
+
+/* foreach callback: die right here, inside the registry lock. */
+static void
+die_in_lock(const struct hub_client_info *ci, void *arg)
+{
+	(void)ci;
+	(void)arg;
+	_exit(42);
+}
+
+/* Child: use the registry; hangs (until killed) while it is locked. */
+static int
+child_registry(void *arg)
+{
+	struct hub	*h = arg;
+	struct collect	 co;
+	unsigned	 s;
+
+	hub_worker_start(h, 2, getpid());
+	if (hub_client_add(h, "10.2.2.2:2", &s) == 0)
+		return 1;
+	if (hub_client_set_nick(h, s, "alive") == -1)
+		return 2;
+	memset(&co, 0, sizeof(co));
+	if (hub_client_foreach(h, collect_fn, &co) != 2)
+		return 3;
+	hub_client_remove(h, s);
+	return 0;
+}
+
+/* Child: add one client; blocks while the registry is locked. */
+static int
+child_add_one(void *arg)
+{
+	struct hub	*h = arg;
+	unsigned	 s;
+
+	return hub_client_add(h, "10.3.3.3:3", &s) == 0;
+}
+
+/*
+ * foreach callback: holding reg_lock, start a child that wants it.  Had
+ * the lock been released twice, the child would get it at once.
+ */
+static void
+hold_and_probe(const struct hub_client_info *ci, void *arg)
+{
+	struct probe	*pr = arg;
+	struct timespec	 ms = { 0, 1000000 };
+	int		 i, st;
+
+	(void)ci;
+	if (pr->p_pid != 0 || (pr->p_pid = spawn(child_add_one,
+	    pr->p_hub)) == -1)
+		return;
+	for (i = 0; i < 300; i++) {
+		if (waitpid(pr->p_pid, &st, WNOHANG) == pr->p_pid) {
+			FAIL("another process took the registry lock");
+			pr->p_pid = -1;
+			return;
+		}
+		nanosleep(&ms, NULL);
+	}
+}
+
+/* 1 if pid is still running (blocked) after about 200 ms. */
+static int
+still_running(pid_t pid)
+{
+	struct timespec	ms = { 0, 1000000 };
+	int		i, st;
+
+	for (i = 0; i < 200; i++) {
+		if (waitpid(pid, &st, WNOHANG) != 0)
+			return 0;
+		nanosleep(&ms, NULL);
+	}
+	return 1;
+}
+
+/* SIGBUS in child_publish_die: it died where it was meant to. */
+static void
+on_bus(int sig)
+{
+	(void)sig;
+	_exit(42);
+}
+
+/*
+ * Child: die inside hub_publish, holding the ring lock: the text is in
+ * a mapping whose file was truncated, so copying it raises SIGBUS.
+ */
+static int
+child_publish_die(void *arg)
+{
+	struct bus		*b = arg;
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_bus;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1)
+		return 1;
+	hub_worker_start(b->b_hub, 1, getpid());
+	hub_publish(b->b_hub, 0, 0, b->b_bad, 100);
+	return 2;
+}
+
+/* Child: publish one record; blocks while the ring is locked. */
+static int
+child_publish_one(void *arg)
+{
+	struct hub	*h = arg;
+
+	hub_worker_start(h, 2, getpid());
+	return hub_publish(h, 0, 0, "recovered", 9) == 0;
+}
+
+static void
+t_recover_harmless(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	struct hub_stats	 st;
+	struct probe		 pr;
+	unsigned		 s;
+
+	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	hub_worker_start(h, 3, getpid());
+	hub_client_add(h, "10.0.0.1:1", &s);
+	/* Recovering for processes that hold nothing, us included. */
+	hub_recover(h, 3, getpid() + 100000);
+	hub_recover(h, 2, getpid());
+	hub_worker_stats(h, 3, &st);
+	CHECK_INT(st.st_pid, 0);
+	CHECK_UINT(hub_total_clients(h), 1);
+	hub_publish(h, 0, 0, "still fine", 10);
+	read_msg(h, &cur, &msg, 1, "still fine", 10);
+
+	/* The registry lock still keeps a second taker out. */
+	pr.p_hub = h;
+	pr.p_pid = 0;
+	CHECK_UINT(hub_client_foreach(h, hold_and_probe, &pr), 1);
+	if (pr.p_pid > 0 && wait_ok(pr.p_pid, "prober"))
+		CHECK_UINT(hub_total_clients(h), 2);
+	thub_close(h);
+}
+
+static void
+t_recover_reg(void)
+{
+	struct hub		*h;
+	struct hub_stats	 st;
+	struct collect		 co;
+	pid_t			 dead, waiter;
+	int			 status;
+
+	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	dead = spawn(child_reg_die, h);
+	if (!wait_child(dead, WAIT_SECONDS, &status) ||
+	    !CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42)) {
+		thub_close(h);
+		return;
+	}
+	CHECK_UINT(hub_total_clients(h), 1);
+	/* A process that wants the lock now waits ... */
+	waiter = spawn(child_registry, h);
+	CHECK(still_running(waiter));
+	/* ... until the master releases it for the dead one. */
+	hub_recover(h, 1, dead);
+	if (!wait_ok(waiter, "registry user after recovery")) {
+		/* Still locked: touching the registry would hang us too. */
+		thub_close(h);
+		return;
+	}
+	hub_worker_stats(h, 1, &st);
+	CHECK_INT(st.st_pid, 0);
+	/* The dead worker's client is still there to be reaped. */
+	memset(&co, 0, sizeof(co));
+	CHECK_UINT(hub_client_reap_worker(h, 1, collect_fn, &co), 1);
+	CHECK_STR(co.co_ci[0].ci_addr, "10.1.1.1:1");
+	CHECK_UINT(hub_total_clients(h), 0);
+	thub_close(h);
+}
+
+static void
+t_recover_ring(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	struct bus		 b;
+	char			*name;
+	void			*bad;
+	size_t			 page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t		 lost;
+	pid_t			 dead, waiter;
+	int			 fd, status;
+
+	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	hub_publish(h, 0, 0, "before", 6);
+
+	name = thub_new_name();
+	if (!CHECK((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) !=
+	    -1)) {
+		thub_close(h);
+		return;
+	}
+	CHECK_INT(ftruncate(fd, (off_t)page), 0);
+	bad = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK_INT(ftruncate(fd, 0), 0);
+	close(fd);
+	shm_unlink(name);
+	if (!CHECK(bad != MAP_FAILED)) {
+		thub_close(h);
+		return;
+	}
+
+	b.b_hub = h;
+	b.b_bad = bad;
+	dead = spawn(child_publish_die, &b);
+	if (!wait_child(dead, WAIT_SECONDS, &status) ||
+	    !CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42))
+		goto out;
+	waiter = spawn(child_publish_one, h);
+	CHECK(still_running(waiter));
+	hub_recover(h, 1, dead);
+	if (!wait_ok(waiter, "publisher after recovery"))
+		goto out;
+	/* The dead writer's record never appeared; the ring goes on. */
+	read_msg(h, &cur, &msg, 1, "before", 6);
+	read_msg(h, &cur, &msg, 2, "recovered", 9);
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	CHECK_UINT(hub_publish(h, 0, 0, "and on", 6), 3);
+	read_msg(h, &cur, &msg, 3, "and on", 6);
+out:
+	munmap(bad, page);
+	thub_close(h);
+}
+
+/* Child: creating a hub whose master lives must fail. */
+static int
+child_create(void *arg)
+{
+	struct hub	*h;
+
+	if ((h = hub_create(arg, HUB_RING_MIN, 1, 1)) != NULL) {
+		hub_detach(h);
+		return 1;
+	}
+	return errno == EADDRINUSE ? 0 : 2;
+}
+
+/* Child: a master that dies without removing its hub. */
+static int
+child_stale(void *arg)
+{
+	struct hub	*h;
+
+	if ((h = hub_create(arg, HUB_RING_MIN, 1, 1)) == NULL)
+		return 1;
+	hub_publish(h, 0, 0, "stale", 5);
+	hub_detach(h);
+	return 0;
+}
+
+static void
+t_in_use(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+
+	if ((h = thub_open(HUB_RING_MIN, 1, 1)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	wait_ok(spawn(child_create, thub_last_name()),
+	    "hub_create over a live hub");
+	/* The live hub is untouched. */
+	hub_publish(h, 0, 0, "mine", 4);
+	read_msg(h, &cur, &msg, 1, "mine", 4);
+	thub_close(h);
+}
+
+static void
+t_stale(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	char			*name = thub_new_name();
+	int			 fd;
+
+	if (!wait_ok(spawn(child_stale, name), "stale master"))
+		return;
+	/* It is still there, its master gone: a new one replaces it. */
+	if (CHECK((fd = shm_open(name, O_RDONLY, 0)) != -1))
+		close(fd);
+	if (!CHECK((h = hub_create(name, HUB_RING_MIN, 2, 2)) != NULL))
+		return;
+	CHECK_INT(hub_master_pid(h), getpid());
+	CHECK_UINT(hub_head(h), 0);
+	hub_cursor_init(h, &cur);
+	CHECK_UINT(cur.hc_seq, 0);
+	CHECK_UINT(hub_publish(h, 0, 0, "fresh", 5), 1);
+	thub_close(h);
+}
+
+int
+main(void)
+{
+	thub_init("test_hub_recover");
+	unit_run("hub: hub_attach reads a live hub, refuses others",
+	    t_attach);
+	unit_run("hub: scoreboard counters per worker", t_scoreboard);
+	unit_run("hub: recover for a pid holding nothing is harmless",
+	    t_recover_harmless);
+	unit_run("hub: recover releases a registry lock held by the dead",
+	    t_recover_reg);
+	unit_run("hub: recover releases a ring lock held by the dead",
+	    t_recover_ring);
+	unit_run("hub: hub_create over a live master is EADDRINUSE",
+	    t_in_use);
+	unit_run("hub: hub_create replaces a dead master's hub", t_stale);
+	unit_run("hub: no shared memory objects left", thub_no_leftovers);
+	return unit_done();
+}
