@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ev.h"
@@ -82,6 +83,7 @@ struct hub_slot {
 };
 
 struct hub_reg {
+	_Atomic uint32_t	g_seq;		/* odd while being written */
 	uint64_t		g_id;		/* 0: free */
 	int			g_worker;
 	char			g_nick[PROTO_NICK_MAX + 1];
@@ -110,7 +112,7 @@ struct hub_shared {
 
 	struct hub_lock		s_reg_lock;
 	atomic_uint		s_clients;	/* registered clients */
-	unsigned		s_reg_hint;	/* where to look for a slot */
+	atomic_uint		s_reg_hint;	/* where to look for a slot */
 	_Atomic uint64_t	s_next_id;
 
 	struct hub_slot		s_workers[HUB_WORKERS_MAX];
@@ -743,63 +745,185 @@ hub_hold(struct hub *h, int64_t now, int64_t *untether_ms)
 	return 0;
 }
 
+/*
+ * The registry.  Each slot is a seqlock: its writer makes g_seq odd,
+ * writes, and makes it even again; a reader copies the slot and keeps
+ * the copy only if g_seq was even and unchanged around it.  Readers
+ * (/who, /msg, the name check) take no lock, so a worker stopped in the
+ * middle of anything cannot hold them up.
+ *
+ * Who writes a slot: a worker adding a client claims a free slot by
+ * moving its g_seq from even to odd with a compare-and-swap, which only
+ * one can win; from then on only the client's own worker writes it
+ * (a rename, the removal), or, once that worker is dead, the worker
+ * that replaces it.  The one thing that needs mutual exclusion is
+ * making a nickname unique across the server: s_reg_lock, taken only
+ * by hub_client_set_nick, for one scan, and never waited on for longer
+ * than HUB_LOCK_WAIT_MS (a holder that is stopped makes a rename fail
+ * with EAGAIN, nothing else).
+ */
+
+/* A reader gives up on a slot that stays odd (its writer is stopped). */
+#define REG_READ_TRIES	64
+
+/* Start writing a slot whose g_seq was even at seq: 0, or -1 if lost. */
+static int
+reg_begin(struct hub_reg *g, uint32_t seq)
+{
+	if (seq & 1 || !atomic_compare_exchange_strong_explicit(&g->g_seq,
+	    &seq, seq + 1, memory_order_acquire, memory_order_relaxed))
+		return -1;
+	/* The odd seq is visible before any of the writes that follow. */
+	atomic_thread_fence(memory_order_release);
+	return 0;
+}
+
+static void
+reg_end(struct hub_reg *g)
+{
+	atomic_fetch_add_explicit(&g->g_seq, 1, memory_order_release);
+}
+
+/* The slot's owner starts writing it; nobody else writes it now. */
+static void
+reg_begin_own(struct hub_reg *g)
+{
+	while (reg_begin(g, atomic_load_explicit(&g->g_seq,
+	    memory_order_relaxed)) == -1)
+		;	/* only a reader-side race: the seq is even */
+}
+
+/*
+ * A consistent copy of slot g: 1 if it holds a client, 0 if free, -1 if
+ * it was being written all along (a writer stopped in the middle).
+ * The copy may race with a writer; it is kept only if g_seq says none
+ * wrote meanwhile.
+ */
+static int
+reg_read(const struct hub_reg *g, struct hub_client_info *ci)
+{
+	uint32_t	s1, s2;
+	int		i;
+
+	for (i = 0; i < REG_READ_TRIES; i++) {
+		s1 = atomic_load_explicit(&g->g_seq, memory_order_acquire);
+		if (s1 & 1)
+			continue;
+		ci->ci_id = g->g_id;
+		ci->ci_worker = g->g_worker;
+		memcpy(ci->ci_nick, g->g_nick, sizeof(ci->ci_nick));
+		memcpy(ci->ci_addr, g->g_addr, sizeof(ci->ci_addr));
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&g->g_seq, memory_order_relaxed);
+		if (s1 == s2) {
+			ci->ci_nick[sizeof(ci->ci_nick) - 1] = '\0';
+			ci->ci_addr[sizeof(ci->ci_addr) - 1] = '\0';
+			return ci->ci_id != 0;
+		}
+	}
+	return -1;
+}
+
 uint64_t
 hub_client_add(struct hub *h, const char *addr, unsigned *slot)
 {
 	struct hub_shared	*sh = h->h_sh;
 	struct hub_reg		*g;
-	unsigned		 i, n = sh->s_max_clients;
-	uint64_t		 id = 0;
+	unsigned		 i, n = sh->s_max_clients, start, at;
+	uint32_t		 seq;
+	uint64_t		 id;
 
-	lock_take(h, &sh->s_reg_lock);
-	for (i = 0; i < n && atomic_load(&sh->s_clients) < n; i++) {
-		g = &h->h_reg[(sh->s_reg_hint + i) % n];
-		if (g->g_id != 0)
+	/* A place first: the count never exceeds the limit. */
+	if (atomic_fetch_add(&sh->s_clients, 1) >= n)
+		goto full;
+	start = atomic_fetch_add_explicit(&sh->s_reg_hint, 1,
+	    memory_order_relaxed);
+	for (i = 0; i < n; i++) {
+		at = (start + i) % n;
+		g = &h->h_reg[at];
+		seq = atomic_load_explicit(&g->g_seq, memory_order_acquire);
+		if ((seq & 1) || g->g_id != 0 || reg_begin(g, seq) == -1)
 			continue;
 		id = atomic_fetch_add(&sh->s_next_id, 1);
 		g->g_id = id;
 		g->g_worker = h->h_self;
 		g->g_nick[0] = '\0';
 		snprintf(g->g_addr, sizeof(g->g_addr), "%s", addr);
-		*slot = (sh->s_reg_hint + i) % n;
-		sh->s_reg_hint = (*slot + 1) % n;
-		atomic_fetch_add(&sh->s_clients, 1);
-		break;
+		reg_end(g);
+		*slot = at;
+		return id;
 	}
-	lock_give(&sh->s_reg_lock);
-	if (id == 0)
-		errno = ENOSPC;
-	return id;
+full:
+	atomic_fetch_sub(&sh->s_clients, 1);
+	errno = ENOSPC;
+	return 0;
 }
 
 void
 hub_client_remove(struct hub *h, unsigned slot)
 {
 	struct hub_shared	*sh = h->h_sh;
+	struct hub_reg		*g = &h->h_reg[slot];
 
-	lock_take(h, &sh->s_reg_lock);
-	if (h->h_reg[slot].g_id != 0) {
-		h->h_reg[slot].g_id = 0;
-		atomic_fetch_sub(&sh->s_clients, 1);
-	}
-	lock_give(&sh->s_reg_lock);
+	if (slot >= sh->s_max_clients || g->g_id == 0)
+		return;
+	reg_begin_own(g);
+	g->g_id = 0;
+	reg_end(g);
+	atomic_fetch_sub(&sh->s_clients, 1);
 }
 
 /*
- * The slot of the client called nick, or -1; under the registry lock.
- * No client is called "": that is how an unnamed one is stored.
+ * The slot of the client called nick (case ignored), or -1, with its
+ * copy in *ci.  No client is called "": that is how an unnamed one is
+ * stored.
  */
 static long
-reg_find(struct hub *h, const char *nick)
+reg_find(struct hub *h, const char *nick, struct hub_client_info *ci)
 {
 	unsigned	i;
 
 	if (nick[0] == '\0')
 		return -1;
 	for (i = 0; i < h->h_sh->s_max_clients; i++)
-		if (h->h_reg[i].g_id != 0 &&
-		    strcasecmp(h->h_reg[i].g_nick, nick) == 0)
+		if (reg_read(&h->h_reg[i], ci) == 1 &&
+		    strcasecmp(ci->ci_nick, nick) == 0)
 			return i;
+	return -1;
+}
+
+/*
+ * Take l, waiting at most HUB_LOCK_WAIT_MS: a holder that takes longer
+ * is stopped or starved (the critical section is one scan).  A holder
+ * that died is released here at once.  0, or -1 with errno EAGAIN.
+ */
+static int
+lock_take_bounded(struct hub *h, struct hub_lock *l)
+{
+	struct timespec	ts;
+	pid_t		owner;
+	int		tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += HUB_LOCK_WAIT_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		while (sem_timedwait(&l->l_sem, &ts) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (errno != ETIMEDOUT) {
+			atomic_store(&l->l_owner, h->h_pid);
+			return 0;
+		}
+		owner = atomic_load(&l->l_owner);
+		if (owner == 0 || kill(owner, 0) == 0 || errno == EPERM ||
+		    !lock_recover(l, owner))
+			break;
+	}
+	errno = EAGAIN;
 	return -1;
 }
 
@@ -807,64 +931,59 @@ int
 hub_client_set_nick(struct hub *h, unsigned slot, const char *nick)
 {
 	struct hub_shared	*sh = h->h_sh;
+	struct hub_client_info	 ci;
+	struct hub_reg		*g = &h->h_reg[slot];
 	long			 other;
-	int			 rv = 0;
 
-	lock_take(h, &sh->s_reg_lock);
-	other = reg_find(h, nick);
+	if (lock_take_bounded(h, &sh->s_reg_lock) == -1)
+		return -1;
+	other = reg_find(h, nick, &ci);
 	if (other != -1 && (unsigned)other != slot) {
+		lock_give(&sh->s_reg_lock);
 		errno = EEXIST;
-		rv = -1;
-	} else
-		snprintf(h->h_reg[slot].g_nick, sizeof(h->h_reg[slot].g_nick),
-		    "%s", nick);
+		return -1;
+	}
+	reg_begin_own(g);
+	snprintf(g->g_nick, sizeof(g->g_nick), "%s", nick);
+	reg_end(g);
 	lock_give(&sh->s_reg_lock);
-	return rv;
+	return 0;
+}
+
+void
+hub_test_rename_lock(struct hub *h, int take)
+{
+	if (take)
+		lock_take(h, &h->h_sh->s_reg_lock);
+	else
+		lock_give(&h->h_sh->s_reg_lock);
 }
 
 uint64_t
 hub_client_find(struct hub *h, const char *nick, char *exact,
     size_t exactlen)
 {
-	struct hub_shared	*sh = h->h_sh;
-	long			 i;
-	uint64_t		 id = 0;
+	struct hub_client_info	ci;
 
-	lock_take(h, &sh->s_reg_lock);
-	if ((i = reg_find(h, nick)) != -1) {
-		id = h->h_reg[i].g_id;
-		snprintf(exact, exactlen, "%s", h->h_reg[i].g_nick);
-	}
-	lock_give(&sh->s_reg_lock);
-	return id;
-}
-
-static void
-reg_info(const struct hub_reg *g, struct hub_client_info *ci)
-{
-	ci->ci_id = g->g_id;
-	ci->ci_worker = g->g_worker;
-	memcpy(ci->ci_nick, g->g_nick, sizeof(ci->ci_nick));
-	memcpy(ci->ci_addr, g->g_addr, sizeof(ci->ci_addr));
+	if (reg_find(h, nick, &ci) == -1)
+		return 0;
+	snprintf(exact, exactlen, "%s", ci.ci_nick);
+	return ci.ci_id;
 }
 
 unsigned
 hub_client_foreach(struct hub *h,
     void (*fn)(const struct hub_client_info *, void *), void *arg)
 {
-	struct hub_shared	*sh = h->h_sh;
-	struct hub_client_info	 ci;
-	unsigned		 i, n = 0;
+	struct hub_client_info	ci;
+	unsigned		i, n = 0;
 
-	lock_take(h, &sh->s_reg_lock);
-	for (i = 0; i < sh->s_max_clients; i++) {
-		if (h->h_reg[i].g_id == 0)
+	for (i = 0; i < h->h_sh->s_max_clients; i++) {
+		if (reg_read(&h->h_reg[i], &ci) != 1)
 			continue;
-		reg_info(&h->h_reg[i], &ci);
 		fn(&ci, arg);
 		n++;
 	}
-	lock_give(&sh->s_reg_lock);
 	return n;
 }
 
@@ -874,23 +993,26 @@ hub_client_reap_worker(struct hub *h, int w,
 {
 	struct hub_shared	*sh = h->h_sh;
 	struct hub_client_info	 ci;
+	struct hub_reg		*g;
 	unsigned		 i, n = 0;
-	int			 found;
+	uint32_t		 seq;
 
-	/* One at a time, so fn runs (and may publish) outside the lock. */
+	/*
+	 * Its worker is dead, so nobody else writes these slots.
+	 * XXX a worker killed in the middle of writing a slot leaves it
+	 * odd for good: readers skip it, and one place is lost.
+	 */
 	for (i = 0; i < sh->s_max_clients; i++) {
-		lock_take(h, &sh->s_reg_lock);
-		found = h->h_reg[i].g_id != 0 && h->h_reg[i].g_worker == w;
-		if (found) {
-			reg_info(&h->h_reg[i], &ci);
-			h->h_reg[i].g_id = 0;
-			atomic_fetch_sub(&sh->s_clients, 1);
-		}
-		lock_give(&sh->s_reg_lock);
-		if (found) {
-			fn(&ci, arg);
-			n++;
-		}
+		g = &h->h_reg[i];
+		seq = atomic_load_explicit(&g->g_seq, memory_order_acquire);
+		if (reg_read(g, &ci) != 1 || ci.ci_worker != w ||
+		    reg_begin(g, seq) == -1)
+			continue;
+		g->g_id = 0;
+		reg_end(g);
+		atomic_fetch_sub(&sh->s_clients, 1);
+		fn(&ci, arg);
+		n++;
 	}
 	return n;
 }

@@ -22,6 +22,8 @@
 #define HUB_NAME_MAX		32
 /* A worker that has not run for this long no longer holds anyone back. */
 #define HUB_STALL_MS		1000
+/* A rename waits no longer than this for another worker's rename. */
+#define HUB_LOCK_WAIT_MS	50
 /* Publishers wait while a live reader is this far behind (see hub.c). */
 #define HUB_HIGH_MARK		(64 * 1024)
 
@@ -161,29 +163,41 @@ void		 hub_kick_accept(struct hub *);
 int		 hub_kicked(struct hub *);
 
 /*
- * The registry.  hub_client_add returns the client's id (never 0) and
- * its slot, or 0 with errno ENOSPC when the server is full.
+ * The registry: every client of the server, for /nick, /who and /msg.
+ * Reading it takes no lock (see hub.c).  hub_client_add returns the
+ * client's id (never 0) and its slot, or 0 with errno ENOSPC when the
+ * server is full.  Only the worker that added a client renames or
+ * removes it.
  */
 uint64_t	 hub_client_add(struct hub *, const char *addr,
 		    unsigned *slot);
 void		 hub_client_remove(struct hub *, unsigned slot);
-/* 0; -1 with EEXIST if another client has the name (case ignored). */
+/*
+ * 0; -1 with EEXIST if another client has the name (case ignored), or
+ * with EAGAIN if another worker's rename has not finished within
+ * HUB_LOCK_WAIT_MS (that worker is stopped or starved).
+ */
 int		 hub_client_set_nick(struct hub *, unsigned slot,
 		    const char *nick);
 /* The id of the client called nick (case ignored), or 0. */
 uint64_t	 hub_client_find(struct hub *, const char *nick,
 		    char *exact, size_t exactlen);
 /*
- * Call fn for every client, in slot order, under the registry lock;
- * fn must not call back into the hub.  Returns how many there were.
+ * Call fn for every client, in slot order, with a consistent copy of
+ * its entry; fn may do anything.  Returns how many there were.
  */
 unsigned	 hub_client_foreach(struct hub *,
 		    void (*fn)(const struct hub_client_info *, void *),
 		    void *arg);
 /*
+ * For the unit tests: take (1) or give back (0) the lock a rename holds
+ * for its scan, as a worker stopped in the middle of one would hold it.
+ */
+void		 hub_test_rename_lock(struct hub *, int take);
+/*
  * Remove every client registered by worker slot w (a worker that died)
- * and call fn for each before it goes, outside the lock, so the new
- * worker can announce the departures.  Returns how many.
+ * and call fn for each as it goes, so the new worker can announce the
+ * departures.  Returns how many.
  */
 unsigned	 hub_client_reap_worker(struct hub *, int w,
 		    void (*fn)(const struct hub_client_info *, void *),

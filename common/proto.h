@@ -33,6 +33,8 @@
 #define PROTO_NICK_CHANGED	"%s is now known as %s\n"
 #define PROTO_NICK_IN_USE	"error: nickname in use\n"
 #define PROTO_NICK_INVALID	"error: invalid nickname\n"
+/* Another worker's rename is stuck (it is stopped): try again. */
+#define PROTO_NICK_BUSY		"error: server busy, try again\n"
 #define PROTO_WHO_COUNT		"who: %u connected\n"
 #define PROTO_WHO_NAMED		"who: %s (%s)\n"
 #define PROTO_WHO_UNNAMED	"who: %s\n"

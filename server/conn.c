@@ -380,7 +380,12 @@ cmd_nick(struct conn *c, char *args)
 		return;
 	}
 	if (ops->set_nick(c, args) == -1) {
-		conn_send(c, PROTO_NICK_IN_USE, sizeof(PROTO_NICK_IN_USE) - 1);
+		if (errno == EEXIST)
+			conn_send(c, PROTO_NICK_IN_USE,
+			    sizeof(PROTO_NICK_IN_USE) - 1);
+		else
+			conn_send(c, PROTO_NICK_BUSY,
+			    sizeof(PROTO_NICK_BUSY) - 1);
 		return;
 	}
 	conn_who(c, old, sizeof(old));

@@ -148,3 +148,44 @@ place() {
 		echo "# $output" >&2; return 1; }
 	stop_server
 }
+
+# spam_who FD: 200,000 /who commands down FD.
+spam_who() {
+	yes /who | head -n 200000 >&"$1"
+}
+
+@test "a worker stopped in the middle of /who holds nobody up" {
+	local dir=$BATS_TEST_TMPDIR v pid i max
+	# A big registry makes every /who a long walk over it.
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+	max=$(($(ulimit -n) - 100))
+	[ "$max" -le 60000 ] || max=60000
+	[ "$max" -ge 5000 ] || skip "descriptor limit $(ulimit -n): too few for a big registry"
+	start_server -w 2 -v -r 0 -m "$max"
+	place spammer 2
+	place obs 1
+	v=FD_spammer; in_background cat <&"${!v}" >"$dir/spammer.out"
+	v=FD_spammer
+	in_background spam_who "${!v}"
+	wait_for grep -q '^who: ' "$dir/spammer.out"
+	pid=$(worker_pid 2)
+	for i in 1 2 3; do
+		kill -STOP "$pid"
+		# Worker 1 serves its client as if nothing happened.
+		say obs "/who"
+		read_line obs && [[ "$LINE" =~ ^who:\ [0-9]+\ connected$ ]] || {
+			kill -CONT "$pid"
+			echo "# round $i: /who got '$LINE'" >&2
+			return 1
+		}
+		say obs "/nick obs$i"
+		until [ "$LINE" = "ok: you are now obs$i" ]; do
+			read_line obs || { kill -CONT "$pid"; return 1; }
+		done
+		say obs "still here $i"
+		expect obs "\"still here $i\" received by the server" ||
+		    { kill -CONT "$pid"; return 1; }
+		kill -CONT "$pid"
+	done
+	stop_server
+}

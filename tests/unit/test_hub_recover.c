@@ -18,13 +18,8 @@
 
 #include "hub.h"
 #include "hub_helpers.h"
+#include "util.h"
 #include "unit.h"
-
-/* hold_and_probe: the hub, and the child it started. */
-struct probe {
-	struct hub	*p_hub;
-	pid_t		 p_pid;
-};
 
 /* child_publish_die: the hub, and text that cannot be read. */
 struct bus {
@@ -33,10 +28,9 @@ struct bus {
 };
 
 static int	child_reg_die(void *);
-static void	die_in_lock(const struct hub_client_info *, void *);
-static int	child_registry(void *);
-static int	child_add_one(void *);
-static void	hold_and_probe(const struct hub_client_info *, void *);
+static int	child_reg_stop(void *);
+static int	child_rename(void *);
+static int	wait_stopped(pid_t);
 static int	still_running(pid_t);
 static void	on_bus(int);
 static int	child_publish_die(void *);
@@ -48,6 +42,7 @@ static void	t_attach(void);
 static void	t_scoreboard(void);
 static void	t_recover_harmless(void);
 static void	t_recover_reg(void);
+static void	t_stopped_holder(void);
 static void	t_recover_ring(void);
 static void	t_in_use(void);
 static void	t_stale(void);
@@ -141,7 +136,7 @@ t_scoreboard(void)
 	thub_close(h);
 }
 
-/* Child: register a client as worker 1, then die holding reg_lock. */
+/* Child: register a client as worker 1, then die holding the rename lock. */
 static int
 child_reg_die(void *arg)
 {
@@ -151,72 +146,49 @@ child_reg_die(void *arg)
 	hub_worker_start(h, 1, getpid());
 	if (hub_client_add(h, "10.1.1.1:1", &s) == 0)
 		return 1;
-	hub_client_foreach(h, die_in_lock, NULL);
-	return 2;
-}
-
-/* foreach callback: die right here, inside the registry lock. */
-static void
-die_in_lock(const struct hub_client_info *ci, void *arg)
-{
-	(void)ci;
-	(void)arg;
+	hub_test_rename_lock(h, 1);
 	_exit(42);
 }
 
-/* Child: use the registry; hangs (until killed) while it is locked. */
+/* Child: take the rename lock as worker 1, then stop, holding it. */
 static int
-child_registry(void *arg)
+child_reg_stop(void *arg)
 {
 	struct hub	*h = arg;
-	struct collect	 co;
+	unsigned	 s;
+
+	hub_worker_start(h, 1, getpid());
+	if (hub_client_add(h, "10.1.1.1:1", &s) == 0 ||
+	    hub_client_set_nick(h, s, "stopped") == -1)
+		return 1;
+	hub_test_rename_lock(h, 1);
+	raise(SIGSTOP);
+	return 2;
+}
+
+/* Child: rename a client of its own; 0 if it could, 3 if busy. */
+static int
+child_rename(void *arg)
+{
+	struct hub	*h = arg;
 	unsigned	 s;
 
 	hub_worker_start(h, 2, getpid());
-	if (hub_client_add(h, "10.2.2.2:2", &s) == 0)
+	if (hub_client_add(h, "10.3.3.3:3", &s) == 0)
 		return 1;
-	if (hub_client_set_nick(h, s, "alive") == -1)
-		return 2;
-	memset(&co, 0, sizeof(co));
-	if (hub_client_foreach(h, collect_fn, &co) != 2)
-		return 3;
+	if (hub_client_set_nick(h, s, "renamed") == -1)
+		return errno == EAGAIN ? 3 : 2;
 	hub_client_remove(h, s);
 	return 0;
 }
 
-/* Child: add one client; blocks while the registry is locked. */
+/* The process is stopped (a waitpid that reports stops says so). */
 static int
-child_add_one(void *arg)
+wait_stopped(pid_t pid)
 {
-	struct hub	*h = arg;
-	unsigned	 s;
+	int	st;
 
-	return hub_client_add(h, "10.3.3.3:3", &s) == 0;
-}
-
-/*
- * foreach callback: holding reg_lock, start a child that wants it.  Had
- * the lock been released twice, the child would get it at once.
- */
-static void
-hold_and_probe(const struct hub_client_info *ci, void *arg)
-{
-	struct probe	*pr = arg;
-	struct timespec	 ms = { 0, 1000000 };
-	int		 i, st;
-
-	(void)ci;
-	if (pr->p_pid != 0 || (pr->p_pid = spawn(child_add_one,
-	    pr->p_hub)) == -1)
-		return;
-	for (i = 0; i < 300; i++) {
-		if (waitpid(pr->p_pid, &st, WNOHANG) == pr->p_pid) {
-			FAIL("another process took the registry lock");
-			pr->p_pid = -1;
-			return;
-		}
-		nanosleep(&ms, NULL);
-	}
+	return waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st);
 }
 
 /* 1 if pid is still running (blocked) after about 200 ms. */
@@ -279,8 +251,9 @@ t_recover_harmless(void)
 	struct hub_cursor	 cur;
 	struct hub_msg		 msg;
 	struct hub_stats	 st;
-	struct probe		 pr;
 	unsigned		 s;
+	pid_t			 waiter;
+	int			 status;
 
 	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
 		return;
@@ -296,12 +269,14 @@ t_recover_harmless(void)
 	hub_publish(h, 0, 0, "still fine", 10);
 	read_msg(h, &cur, &msg, 1, "still fine", 10);
 
-	/* The registry lock still keeps a second taker out. */
-	pr.p_hub = h;
-	pr.p_pid = 0;
-	CHECK_UINT(hub_client_foreach(h, hold_and_probe, &pr), 1);
-	if (pr.p_pid > 0 && wait_ok(pr.p_pid, "prober"))
-		CHECK_UINT(hub_total_clients(h), 2);
+	/* The rename lock still keeps a second taker out. */
+	hub_test_rename_lock(h, 1);
+	waiter = spawn(child_rename, h);
+	if (wait_child(waiter, WAIT_SECONDS, &status))
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	hub_test_rename_lock(h, 0);
+	waiter = spawn(child_rename, h);
+	wait_ok(waiter, "rename after the lock is given back");
 	thub_close(h);
 }
 
@@ -309,7 +284,6 @@ static void
 t_recover_reg(void)
 {
 	struct hub		*h;
-	struct hub_stats	 st;
 	struct collect		 co;
 	pid_t			 dead, waiter;
 	int			 status;
@@ -323,23 +297,64 @@ t_recover_reg(void)
 		return;
 	}
 	CHECK_UINT(hub_total_clients(h), 1);
-	/* A process that wants the lock now waits ... */
-	waiter = spawn(child_registry, h);
-	CHECK(still_running(waiter));
-	/* ... until the master releases it for the dead one. */
+	/* A rename finds the holder dead and releases the lock itself. */
+	waiter = spawn(child_rename, h);
+	wait_ok(waiter, "rename after the holder died");
+	/* The master's recovery after that is harmless. */
 	hub_recover(h, 1, dead);
-	if (!wait_ok(waiter, "registry user after recovery")) {
-		/* Still locked: touching the registry would hang us too. */
-		thub_close(h);
-		return;
-	}
-	hub_worker_stats(h, 1, &st);
-	CHECK_INT(st.st_pid, 0);
+	waiter = spawn(child_rename, h);
+	wait_ok(waiter, "rename after recovery");
 	/* The dead worker's client is still there to be reaped. */
 	memset(&co, 0, sizeof(co));
 	CHECK_UINT(hub_client_reap_worker(h, 1, collect_fn, &co), 1);
 	CHECK_STR(co.co_ci[0].ci_addr, "10.1.1.1:1");
 	CHECK_UINT(hub_total_clients(h), 0);
+	thub_close(h);
+}
+
+/*
+ * A worker stopped holding the rename lock holds nobody up: a rename
+ * elsewhere fails with EAGAIN within the bound, and adding, finding,
+ * listing and removing clients never wait for it.
+ */
+static void
+t_stopped_holder(void)
+{
+	struct hub		*h;
+	struct collect		 co;
+	char			 exact[PROTO_NICK_MAX + 1];
+	unsigned		 s;
+	pid_t			 stopped;
+	int64_t			 t0;
+	int			 status;
+
+	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	stopped = spawn(child_reg_stop, h);
+	if (!CHECK(wait_stopped(stopped))) {
+		kill(stopped, SIGKILL);
+		wait_child(stopped, WAIT_SECONDS, &status);
+		thub_close(h);
+		return;
+	}
+	hub_worker_start(h, 3, getpid());
+	CHECK(hub_client_add(h, "10.0.0.9:9", &s) != 0);
+	t0 = now_ms();
+	CHECK_INT(hub_client_set_nick(h, s, "mine"), -1);
+	CHECK_INT(errno, EAGAIN);
+	/* The bound, and some slack for a loaded machine. */
+	CHECK(now_ms() - t0 < 2 * HUB_LOCK_WAIT_MS + 500);
+	CHECK(hub_client_find(h, "STOPPED", exact, sizeof(exact)) != 0);
+	CHECK_STR(exact, "stopped");
+	memset(&co, 0, sizeof(co));
+	CHECK_UINT(hub_client_foreach(h, collect_fn, &co), 2);
+	hub_client_remove(h, s);
+	CHECK_UINT(hub_total_clients(h), 1);
+	/* Killed while stopped: the next rename takes the lock over. */
+	kill(stopped, SIGKILL);
+	wait_child(stopped, WAIT_SECONDS, &status);
+	CHECK(hub_client_add(h, "10.0.0.9:9", &s) != 0);
+	CHECK_INT(hub_client_set_nick(h, s, "mine"), 0);
 	thub_close(h);
 }
 
@@ -476,8 +491,10 @@ main(void)
 	unit_run("hub: scoreboard counters per worker", t_scoreboard);
 	unit_run("hub: recover for a pid holding nothing is harmless",
 	    t_recover_harmless);
-	unit_run("hub: recover releases a registry lock held by the dead",
+	unit_run("hub: a rename releases a lock held by the dead",
 	    t_recover_reg);
+	unit_run("hub: a worker stopped in a rename holds nobody up",
+	    t_stopped_holder);
 	unit_run("hub: recover releases a ring lock held by the dead",
 	    t_recover_ring);
 	unit_run("hub: hub_create over a live master is EADDRINUSE",
