@@ -41,7 +41,8 @@ ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -M
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
-	   common/proto.c common/sanitize.c common/util.c
+	   common/history.c common/proto.c common/sanitize.c \
+	   common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/clients.c server/udp.c server/listen.c server/scoreboard.c
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
@@ -49,7 +50,8 @@ SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 CHATC	 = client/chatc.c client/tty.c client/udpc.c
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
-	   tests/unit/test_hub tests/unit/test_util
+	   tests/unit/test_hub tests/unit/test_util \
+	   tests/unit/test_history
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench

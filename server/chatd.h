@@ -164,6 +164,7 @@ void	conn_kill(struct conn *, const char *reason);
 void	conn_close_fd(struct conn *);
 void	conn_format_who(const char *nick, const char *addr, char *buf,
 	    size_t len);
+void	conn_history_add(const char *text, size_t len);
 int64_t	now_ms(void);
 
 /* clients.c */

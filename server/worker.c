@@ -272,6 +272,8 @@ worker_drain(void)
 				conn_send(c, line, (size_t)n);
 			continue;
 		}
+		if (w.msg.m_target == 0)
+			conn_history_add(w.msg.m_text, w.msg.m_len);
 		TAILQ_FOREACH(c, &w.clients.cs_all, c_entry)
 			delivered += conn_deliver(c, w.msg.m_origin,
 			    w.msg.m_target, w.msg.m_text, w.msg.m_len);
