@@ -400,10 +400,15 @@ term_connected(struct term *t, int fd)
 	t->t_nick_try = 0;
 	t->t_pend_head = t->t_pend_count = 0;
 	names_clear();
+	/*
+	 * /history first: what was said before we came, the same on
+	 * either server, which would not agree on whether our own
+	 * rename, published in the same round, is in it yet.
+	 */
+	(void)sq_addf(&t->t_sendq, "/history\n");
 	if (t->t_want[0] != '\0' &&
 	    sq_addf(&t->t_sendq, "/nick %s\n", t->t_want) == 0)
 		t->t_nick_try = 1;
-	(void)sq_addf(&t->t_sendq, "/history\n");
 	term_prompt(t);
 }
 
