@@ -619,3 +619,202 @@ rc=1" "$(screen | head -n 5)"
 		expect B "carol left"
 	done
 }
+
+@test "terminal: -r reconnects after a server restart on the same port and claims the nickname again" {
+	local port p
+	start_server
+	port=$TCP_PORT
+	in_pane -r -n alice 127.0.0.1 "$port"
+	p=$(prompt alice)
+	wait_for last_line_is "$p"
+	keys -l 'draft'
+	wait_for last_line_is "${p}draft"
+	stop_server
+	wait_for pane_has 'disconnected: server shutting down'
+	wait_for pane_has 'reconnecting in 1 s (/reconnect: now)'
+	wait_for last_line_is "[connecting] ${p}draft"
+	launch "$SERVER" -b 127.0.0.1 -p "$port"
+	join B
+	# The back-off is 1 s, then 2 s: bounded by DEADLINE.
+	connected_addr B
+	expect B "Client ($ADDR) is now known as alice"
+	wait_for last_line_is "${p}draft"
+	keys Enter
+	expect B "alice said: draft"
+	wait_for pane_has '<alice> draft'
+	[ "$(screen | grep -c -- '-- ok: you are now alice$')" -eq 2 ]
+	screen | grep -q "^12:01 -- connected to 127.0.0.1 $port$"
+	# /reconnect while connected: a new connection, the same name.
+	keys -l '/reconnect'; keys Enter
+	expect B "alice left"
+	connected_addr B
+	expect B "Client ($ADDR) is now known as alice"
+	wait_for test "$(screen | grep -c -- '-- ok: you are now alice$')" -eq 3
+	keys -l '/quit'; keys Enter
+	expect B "alice left"
+	expect_restored 0
+}
+
+@test "terminal: -r while disconnected: a typed line stays, /quit exits 0" {
+	local port p
+	start_server -w 1
+	port=$TCP_PORT
+	in_pane -r 127.0.0.1 "$port"
+	p=$(prompt)
+	wait_for pane_has 'Please enter your message.'
+	stop_server
+	wait_for last_line_is "[connecting] $p"
+	keys -l 'kept'; keys Enter
+	wait_for pane_has '-- not connected: /reconnect to try now, /quit to leave'
+	wait_for last_line_is "[connecting] ${p}kept"
+	keys C-u; keys -l '/quit'; keys Enter
+	expect_restored 0
+}
+
+@test "terminal: Tab completes commands and the nicknames seen" {
+	local p
+	start_server
+	join B
+	say B "/nick bob"
+	expect B "ok: you are now bob"
+	join C
+	expect B "Client ($ADDR_C) connected"
+	say C "/nick bobby"
+	expect C "ok: you are now bobby"
+	expect B "Client ($ADDR_C) is now known as bobby"
+	in_pane 127.0.0.1 "$TCP_PORT"
+	p=$(prompt)
+	connected_addr B
+	connected_addr C
+	wait_for pane_has 'Please enter your message.'
+	# The names come from the history of renames and from /who.
+	keys -l '/wh'; keys Tab
+	wait_for last_line_is "${p}/who"
+	keys Enter
+	wait_for pane_has "who: bobby ($ADDR_C)"
+	keys -l '/ms'; keys Tab
+	wait_for last_line_is "${p}/msg"
+	keys -l 'BOBB'; keys Tab
+	wait_for last_line_is "${p}/msg bobby"
+	keys -l 'hi'; keys Enter
+	expect C "Client ($ADDR) whispers: hi"
+	keys -l 'bo'; keys Tab
+	# Two candidates: the common part, then the list.
+	wait_for last_line_is "${p}bob"
+	keys Tab
+	wait_for pane_has '-- bob bobby'
+	keys -l 'b'; keys Tab
+	wait_for last_line_is "${p}bobby: "
+	keys C-u; keys -l 'xyz'; keys Tab
+	wait_for last_line_is "${p}xyz"
+	# A name that leaves is forgotten.
+	say C "/quit"
+	expect B "bobby left"
+	wait_for pane_has '-- bobby left'
+	keys C-u; keys -l 'bo'; keys Tab
+	wait_for last_line_is "${p}bob: "
+}
+
+@test "terminal: -n NAME with NAME taken tries NAME_, then tells you" {
+	start_server
+	join B
+	say B "/nick alice"
+	expect B "ok: you are now alice"
+	in_pane -n alice 127.0.0.1 "$TCP_PORT"
+	wait_for last_line_is "$(prompt alice_)"
+	same "12:01 -! error: nickname in use
+12:01 -- alice is taken, trying alice_
+12:01 -- ok: you are now alice_" "$(screen | tail -n 4 | head -n 3)"
+	keys C-d
+	expect_restored 0
+	tm kill-server
+	join C
+	say C "/nick alice_"
+	expect C "ok: you are now alice_"
+	in_pane -n alice 127.0.0.1 "$TCP_PORT"
+	wait_for pane_has 'choose one'
+	same "12:01 -! error: nickname in use
+12:01 -- alice is taken, trying alice_
+12:01 -! error: nickname in use
+12:01 -- alice_ is taken too; choose one with /nick NAME" "$(screen | tail -n 5 | head -n 4)"
+	last_line_is "$(prompt)"
+}
+
+@test "terminal: a whisper or a line that names you rings the bell once" {
+	start_server
+	join B
+	say B "/nick bob"
+	expect B "ok: you are now bob"
+	in_pane -n alice 127.0.0.1 "$TCP_PORT"
+	tm pipe-pane -o "cat >>'$BATS_TEST_TMPDIR/raw'"
+	connected_addr B
+	expect B "Client ($ADDR) is now known as alice"
+	wait_for last_line_is "$(prompt alice)"
+	bells() { tr -cd '\007' <"$BATS_TEST_TMPDIR/raw" | wc -c; }
+	say B "no name here, malice"
+	say B "/msg alice psst"
+	say B "hey ALICE, look"
+	say B "/me pokes alice"
+	keys -l 'alice is me'; keys Enter
+	expect B '"no name here, malice" received by the server'
+	expect B "ok: sent to alice"
+	expect B '"hey ALICE, look" received by the server'
+	expect B "ok: action sent"
+	expect B "alice said: alice is me"
+	wait_for pane_has '<alice> alice is me'
+	same 3 "$(bells)"
+}
+
+@test "terminal: the history persists in XDG_STATE_HOME, mode 0600, 1000 lines" {
+	local f="$BATS_TEST_TMPDIR/state/chatc/history" p
+	start_server
+	in_pane 127.0.0.1 "$TCP_PORT"
+	p=$(prompt)
+	wait_for pane_has 'Please enter your message.'
+	keys -l 'first'; keys Enter; keys -l 'second'; keys Enter
+	wait_for pane_has '> second'
+	keys C-d
+	expect_restored 0
+	same "first
+second" "$(cat "$f")"
+	same 600 "$(stat -c %a "$f")"
+	tm kill-server
+	# 1005 lines: the oldest five are forgotten.
+	seq 1 1005 | sed 's/^/line /' >"$f"
+	chmod 644 "$f"
+	in_pane 127.0.0.1 "$TCP_PORT"
+	wait_for pane_has 'Please enter your message.'
+	keys Up
+	wait_for last_line_is "${p}line 1005"
+	keys C-u C-d
+	expect_restored 0
+	same 1000 "$(wc -l <"$f")"
+	same "line 6" "$(head -n 1 "$f")"
+	same 600 "$(stat -c %a "$f")"
+}
+
+@test "terminal: without XDG_STATE_HOME the history is ~/.chatc_history" {
+	start_server
+	mkdir -p "$BATS_TEST_TMPDIR/home"
+	printf 'from before\n' >"$BATS_TEST_TMPDIR/home/.chatc_history"
+	PANE_ENV="XDG_STATE_HOME= HOME=$BATS_TEST_TMPDIR/home" \
+	    in_pane 127.0.0.1 "$TCP_PORT"
+	wait_for pane_has 'Please enter your message.'
+	keys Up
+	wait_for last_line_is "$(prompt)from before"
+	keys Enter
+	wait_for pane_has '> from before'
+	keys C-d
+	expect_restored 0
+	same "from before" "$(cat "$BATS_TEST_TMPDIR/home/.chatc_history")"
+	[ ! -e "$BATS_TEST_TMPDIR/state/chatc/history" ]
+}
+
+@test "chatc HOST connects to port 8080" {
+	# Only where nothing listens on 8080: the refusal names the port.
+	if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then
+		skip "something listens on 127.0.0.1:8080"
+	fi
+	run -1 --separate-stderr "$CHATC" 127.0.0.1 </dev/null
+	same "chatc: 127.0.0.1 8080: Connection refused" "$stderr"
+}
