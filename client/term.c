@@ -61,6 +61,7 @@ struct term {
 	char			 t_want[PROTO_NICK_MAX + 1]; /* to claim */
 	int			 t_nick_try;	/* 1: t_want sent, 2: t_want_ */
 	int			 t_quitting;	/* we sent /quit */
+	int			 t_rejoin;	/* /reconnect: we sent /quit */
 	int			 t_shutdown;	/* "Server shutting down" seen */
 	int			 t_backoff;	/* seconds before the next try */
 	int64_t			 t_retry_ms;
@@ -393,7 +394,7 @@ term_connected(struct term *t, int fd)
 	t->t_fd = fd;
 	t->t_state = T_CONNECTED;
 	t->t_backoff = BACKOFF_FIRST;
-	t->t_shutdown = t->t_quitting = 0;
+	t->t_shutdown = t->t_quitting = t->t_rejoin = 0;
 	t->t_sendq.sq_len = 0;
 	t->t_in.lb_len = 0;
 	t->t_who[0] = '\0';
@@ -424,6 +425,13 @@ term_lost(struct term *t, const char *reason)
 	t->t_fd = -1;
 	if (t->t_quitting) {
 		t->t_end = END_QUIT;
+		return;
+	}
+	if (t->t_rejoin) {
+		t->t_rejoin = 0;
+		t->t_state = T_WAITING;
+		term_connect(t);
+		term_prompt(t);
 		return;
 	}
 	if (t->t_shutdown)
@@ -472,11 +480,16 @@ term_line(struct term *t)
 	e->e_buf[e->e_len] = '\0';
 	if (strcmp(e->e_buf, "/reconnect") == 0) {
 		edit_accept(e);
+		t->t_backoff = BACKOFF_FIRST;
+		/*
+		 * Connected: leave first, so that the name is free when
+		 * the new connection claims it; term_lost() goes on.
+		 */
 		if (t->t_fd != -1) {
-			close(t->t_fd);
-			t->t_fd = -1;
+			if (sq_addf(&t->t_sendq, "/quit reconnecting\n") == 0)
+				t->t_rejoin = 1;
+			return;
 		}
-		t->t_state = T_WAITING;
 		term_connect(t);
 		term_prompt(t);
 		return;

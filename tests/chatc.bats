@@ -646,7 +646,7 @@ rc=1" "$(screen | head -n 5)"
 	screen | grep -q "^12:01 -- connected to 127.0.0.1 $port$"
 	# /reconnect while connected: a new connection, the same name.
 	keys -l '/reconnect'; keys Enter
-	expect B "alice left"
+	expect B "alice left (reconnecting)"
 	connected_addr B
 	expect B "Client ($ADDR) is now known as alice"
 	wait_for test "$(screen | grep -c -- '-- ok: you are now alice$')" -eq 3
