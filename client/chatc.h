@@ -92,7 +92,7 @@ enum edit_ev {
  */
 struct edit {
 	char		 e_buf[PROTO_LINE_MAX + 1];
-	char		 e_prompt[EDIT_PROMPT_MAX];	/* printable ASCII */
+	char		 e_prompt[EDIT_PROMPT_MAX];	/* ASCII */
 	size_t		 e_len;		/* bytes in e_buf */
 	size_t		 e_pos;		/* cursor, a byte offset */
 	size_t		 e_off;		/* first byte shown */

@@ -48,28 +48,28 @@ enum term_end {
 
 struct term {
 	const struct term_opts	*t_opts;
-	int			 t_fd;		/* -1 when not connected */
-	enum term_state		 t_state;
-	enum term_end		 t_end;
-	int			 t_sig;
-	struct sendq		 t_sendq;
-	struct linebuf		 t_in;
-	struct edit		 t_edit;
-	struct obuf		 t_out;
-	struct render		 t_render;
-	char			 t_who[PROTO_WHO_MAX];	/* as others see us */
-	char			 t_want[PROTO_NICK_MAX + 1]; /* to claim */
-	int			 t_nick_try;	/* 1: t_want sent, 2: t_want_ */
-	int			 t_quitting;	/* we sent /quit */
-	int			 t_rejoin;	/* /reconnect: we sent /quit */
-	int			 t_shutdown;	/* "Server shutting down" seen */
-	int			 t_backoff;	/* seconds before the next try */
-	int64_t			 t_retry_ms;
-	char			 t_clean[CHATC_LINE_MAX + 1];
-	char			 t_hist_path[1024];
-	/* A ring of our /me and /msg lines, in the order the server answers. */
-	char			 t_pending[PENDING_MAX][PROTO_LINE_MAX + 1];
-	size_t			 t_pend_head, t_pend_count;
+	int		 t_fd;		/* -1 when not connected */
+	enum term_state	 t_state;
+	enum term_end	 t_end;
+	int		 t_sig;
+	struct sendq	 t_sendq;
+	struct linebuf	 t_in;
+	struct edit	 t_edit;
+	struct obuf	 t_out;
+	struct render	 t_render;
+	char		 t_who[PROTO_WHO_MAX];	/* as others see us */
+	char		 t_want[PROTO_NICK_MAX + 1];	/* name to claim */
+	int		 t_nick_try;	/* 1: t_want sent, 2: t_want_ */
+	int		 t_quitting;	/* we sent /quit */
+	int		 t_rejoin;	/* /reconnect: we sent /quit */
+	int		 t_shutdown;	/* "Server shutting down" seen */
+	int		 t_backoff;	/* seconds before the next try */
+	int64_t		 t_retry_ms;
+	char		 t_clean[CHATC_LINE_MAX + 1];
+	char		 t_hist_path[1024];
+	/* Our /me and /msg lines, in the order the server answers them. */
+	char		 t_pending[PENDING_MAX][PROTO_LINE_MAX + 1];
+	size_t		 t_pend_head, t_pend_count;
 };
 
 static int64_t	mono_ms(void);
