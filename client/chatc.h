@@ -187,7 +187,7 @@ void	names_clear(void);
 int	complete(struct edit *, char *list, size_t listlen);
 
 /* histfile.c: the history kept across runs. */
-/* The file's path into buf; -1 if neither XDG_STATE_HOME nor HOME is set. */
+/* The file's path into buf; -2 without XDG_STATE_HOME and HOME. */
 int	histfile_path(char *buf, size_t len, int create_dir);
 int	histfile_load(struct edit *, const char *path);
 int	histfile_save(const struct edit *, const char *path);

@@ -17,8 +17,9 @@
 
 /*
  * XDG_STATE_HOME counts only when it is an absolute path, as the XDG
- * base directory specification says.  With create_dir, its chatc
- * directory is made (mode 0700) if missing.
+ * base directory specification says.  With create_dir, it and its
+ * chatc directory are made (mode 0700) if missing.  Returns 0, -1
+ * with errno, or -2 when there is no HOME either.
  */
 int
 histfile_path(char *buf, size_t len, int create_dir)
@@ -32,15 +33,16 @@ histfile_path(char *buf, size_t len, int create_dir)
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		if (create_dir && mkdir(buf, 0700) == -1 && errno != EEXIST)
+		/* ~/.local/state may not exist yet on a new account. */
+		if (create_dir && ((mkdir(xdg, 0700) == -1 &&
+		    errno != EEXIST) || (mkdir(buf, 0700) == -1 &&
+		    errno != EEXIST)))
 			return -1;
 		n = snprintf(buf, len, "%s/chatc/history", xdg);
 	} else if ((home = getenv("HOME")) != NULL && home[0] != '\0')
 		n = snprintf(buf, len, "%s/.chatc_history", home);
-	else {
-		errno = ENOENT;
-		return -1;
-	}
+	else
+		return -2;
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;

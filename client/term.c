@@ -615,6 +615,7 @@ term_init(struct term *t, const struct term_opts *o)
 {
 	const char	*nc = getenv("NO_COLOR"), *tm = getenv("TERM");
 	const char	*clock = getenv("CHATC_CLOCK");
+	int		 rv;
 
 	t->t_opts = o;
 	t->t_fd = -1;
@@ -631,8 +632,13 @@ term_init(struct term *t, const struct term_opts *o)
 		snprintf(t->t_want, sizeof(t->t_want), "%s", o->nick);
 	ob_init(&t->t_out, STDOUT_FILENO);
 	edit_init(&t->t_edit, tty_cols(STDOUT_FILENO));
-	if (histfile_path(t->t_hist_path, sizeof(t->t_hist_path), 1) == -1)
+	/* Without a home there is nowhere to keep it: say nothing. */
+	if ((rv = histfile_path(t->t_hist_path, sizeof(t->t_hist_path),
+	    1)) != 0) {
+		if (rv == -1)
+			warn("history: %s", t->t_hist_path);
 		t->t_hist_path[0] = '\0';
+	}
 	else if (histfile_load(&t->t_edit, t->t_hist_path) == -1)
 		warn("%s", t->t_hist_path);
 }

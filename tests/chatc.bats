@@ -810,6 +810,19 @@ second" "$(cat "$f")"
 	[ ! -e "$BATS_TEST_TMPDIR/state/chatc/history" ]
 }
 
+@test "terminal: a missing XDG_STATE_HOME directory is made, mode 0700" {
+	local xdg="$BATS_TEST_TMPDIR/new-state"
+	start_server
+	PANE_ENV="XDG_STATE_HOME=$xdg" in_pane 127.0.0.1 "$TCP_PORT"
+	wait_for pane_has 'Please enter your message.'
+	keys -l 'kept'; keys Enter
+	wait_for pane_has '> kept'
+	keys C-d
+	expect_restored 0
+	same "kept" "$(cat "$xdg/chatc/history")"
+	same "700 700" "$(stat -c %a "$xdg" "$xdg/chatc" | paste -sd ' ')"
+}
+
 @test "chatc HOST connects to port 8080" {
 	# Only where nothing listens on 8080: the refusal names the port.
 	if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then
