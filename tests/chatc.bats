@@ -572,6 +572,36 @@ rc=1" "$(screen | head -n 5)"
 	expect_restored 1
 }
 
+@test "terminal: a connection reset is said, exit 1" {
+	local dir="$BATS_TEST_TMPDIR" go port
+	command -v perl >/dev/null || skip "perl is not installed"
+	mkfifo "$dir/go"
+	# A server that says hello, then resets the connection (SO_LINGER 0).
+	perl -MSocket -MIO::Socket::INET -e '
+	    my $s = IO::Socket::INET->new(Listen => 1, ReuseAddr => 1,
+		LocalAddr => "127.0.0.1", LocalPort => 0) or die "listen: $!";
+	    open(my $p, ">", $ARGV[0]) or die; print $p $s->sockport, "\n";
+	    close $p;
+	    my $c = $s->accept or die "accept: $!";
+	    print $c "hello\n"; $c->flush;
+	    open(my $g, "<", $ARGV[1]) or die; <$g>;
+	    setsockopt($c, SOL_SOCKET, SO_LINGER, pack("ii", 1, 0));
+	    close $c;' "$dir/port" "$dir/go" 3>&- &
+	FAKE_PID=$!
+	wait_for test -s "$dir/port"
+	port=$(cat "$dir/port")
+	in_pane 127.0.0.1 "$port"
+	wait_for pane_has '-- hello'
+	exec {go}>"$dir/go"
+	echo >&"$go"
+	exec {go}>&-
+	wait_for pane_has 'rc=1'
+	same "12:01 -- hello
+12:01 -- disconnected: connection reset
+[disconnected] 127.0.0.1:$port>
+rc=1" "$(screen | sed -n '2,5p')"
+}
+
 @test "terminal: colours on a terminal, stable per nickname; none with NO_COLOR or TERM=dumb" {
 	local line
 	start_server
