@@ -47,8 +47,9 @@ CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/clients.c server/udp.c server/listen.c server/scoreboard.c
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 	   server/listen.c
-CHATC	 = client/chatc.c client/complete.c client/histfile.c client/link.c \
-	   client/render.c client/term.c client/tty.c client/udpc.c
+CHATC	 = client/chatc.c client/complete.c client/dial.c client/histfile.c \
+	   client/link.c client/render.c client/term.c client/tty.c \
+	   client/udpc.c
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 	   tests/unit/test_hub tests/unit/test_util \

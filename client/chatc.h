@@ -5,7 +5,9 @@
 #define CHATC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "net.h"
 #include "proto.h"
 
 #ifndef VERSION
@@ -191,6 +193,31 @@ int	complete(struct edit *, char *list, size_t listlen);
 int	histfile_path(char *buf, size_t len, int create_dir);
 int	histfile_load(struct edit *, const char *path);
 int	histfile_save(const struct edit *, const char *path);
+
+/* dial.c: connecting without blocking. */
+#define DIAL_TIMEOUT_MS	10000		/* per address */
+#define DIAL_FAILED	(-1)		/* d_why says why */
+#define DIAL_PENDING	(-2)		/* wait for d_fd to be writable */
+
+struct dial {
+	struct addrinfo	*d_res;
+	struct addrinfo	*d_ai;		/* the address being tried */
+	int		 d_fd;		/* its socket, while pending */
+	int64_t		 d_deadline;	/* when to give it up, in ms */
+	char		 d_why[NET_ERR_MAX];
+};
+
+/*
+ * Each returns a connected, non-blocking descriptor, DIAL_FAILED, or
+ * DIAL_PENDING.  dial_poll() is called when d_fd is writable,
+ * dial_timeout() at d_deadline; times are CLOCK_MONOTONIC ms.
+ */
+int	dial_start(struct dial *, const char *host, const char *port,
+	    int64_t now);
+int	dial_poll(struct dial *, int64_t now);
+int	dial_timeout(struct dial *, int64_t now);
+/* Give up: close and free what dial_start() made. */
+void	dial_cancel(struct dial *);
 
 /* term.c: terminal mode. */
 struct term_opts {

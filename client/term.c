@@ -34,6 +34,7 @@
 enum term_state {
 	T_CONNECTED,
 	T_WAITING,		/* -r: connecting again at t_retry_ms */
+	T_DIALING,		/* t_dial is connecting */
 	T_DISCONNECTED		/* the end: shown in the last prompt */
 };
 
@@ -65,6 +66,7 @@ struct term {
 	int		 t_shutdown;	/* "Server shutting down" seen */
 	int		 t_backoff;	/* seconds before the next try */
 	int64_t		 t_retry_ms;
+	struct dial	 t_dial;
 	char		 t_clean[CHATC_LINE_MAX + 1];
 	char		 t_hist_path[1024];
 	/* Our /me and /msg lines, in the order the server answers them. */
@@ -87,6 +89,7 @@ static int	term_show(void *, const char *, size_t);
 static void	term_connected(struct term *, int);
 static void	term_lost(struct term *, const char *);
 static void	term_connect(struct term *);
+static void	term_dialed(struct term *, int);
 static void	term_line(struct term *);
 static int	term_keys(struct term *, const unsigned char *, size_t);
 static void	term_read_server(struct term *);
@@ -179,7 +182,7 @@ term_prompt(struct term *t)
 	int		 named = san_nick_valid(t->t_who);
 	int		 v6 = strchr(host, ':') != NULL;
 
-	if (t->t_state == T_WAITING)
+	if (t->t_state == T_WAITING || t->t_state == T_DIALING)
 		state = "[connecting] ";
 	else if (t->t_state == T_DISCONNECTED)
 		state = "[disconnected] ";
@@ -449,26 +452,39 @@ term_lost(struct term *t, const char *reason)
 	term_prompt(t);
 }
 
-/* Try to connect now; on failure, wait twice as long next time. */
+/* Start connecting now. */
 static void
 term_connect(struct term *t)
 {
-	char	why[NET_ERR_MAX];
-	int	fd;
+	dial_cancel(&t->t_dial);
+	term_dialed(t, dial_start(&t->t_dial, t->t_opts->host,
+	    t->t_opts->port, mono_ms()));
+}
 
-	if ((fd = net_connect(t->t_opts->host, t->t_opts->port, SOCK_STREAM,
-	    why, sizeof(why))) == -1) {
+/*
+ * Where connecting got to: connected (r, a descriptor), still under
+ * way, or failed: then wait twice as long before the next try.
+ */
+static void
+term_dialed(struct term *t, int r)
+{
+	if (r == DIAL_PENDING)
+		t->t_state = T_DIALING;
+	else if (r == DIAL_FAILED) {
 		if (t->t_backoff < BACKOFF_MAX)
 			t->t_backoff = t->t_backoff * 2 > BACKOFF_MAX ?
 			    BACKOFF_MAX : t->t_backoff * 2;
 		(void)term_notice(t, "%s %s: %s; retrying in %d s",
-		    t->t_opts->host, t->t_opts->port, why, t->t_backoff);
+		    t->t_opts->host, t->t_opts->port, t->t_dial.d_why,
+		    t->t_backoff);
+		t->t_state = T_WAITING;
 		t->t_retry_ms = mono_ms() + t->t_backoff * 1000;
-		return;
+	} else {
+		(void)term_notice(t, "connected to %s %s", t->t_opts->host,
+		    t->t_opts->port);
+		term_connected(t, r);
 	}
-	(void)term_notice(t, "connected to %s %s", t->t_opts->host,
-	    t->t_opts->port);
-	term_connected(t, fd);
+	term_prompt(t);
 }
 
 /* Enter: a line for the server, or one of chatc's own commands. */
@@ -619,6 +635,7 @@ term_init(struct term *t, const struct term_opts *o)
 
 	t->t_opts = o;
 	t->t_fd = -1;
+	t->t_dial.d_fd = -1;
 	t->t_backoff = BACKOFF_FIRST;
 	t->t_render.r_colour = (nc == NULL || nc[0] == '\0') && tm != NULL &&
 	    tm[0] != '\0' && strcmp(tm, "dumb") != 0;
@@ -678,7 +695,7 @@ term_run(int fd, const struct term_opts *o)
 	ssize_t		 n;
 	size_t		 i;
 	int		 timeout, saved = 0;
-	int64_t		 left;
+	int64_t		 left, now;
 	const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH,
 			     SIGTSTP, SIGCONT };
 
@@ -724,9 +741,16 @@ term_run(int fd, const struct term_opts *o)
 		}
 
 		timeout = -1;
-		if (t->t_state == T_WAITING) {
-			if ((left = t->t_retry_ms - mono_ms()) <= 0) {
-				term_connect(t);
+		if (t->t_state == T_WAITING || t->t_state == T_DIALING) {
+			now = mono_ms();
+			left = (t->t_state == T_WAITING ? t->t_retry_ms :
+			    t->t_dial.d_deadline) - now;
+			if (left <= 0) {
+				if (t->t_state == T_WAITING)
+					term_connect(t);
+				else
+					term_dialed(t, dial_timeout(&t->t_dial,
+					    now));
 				if (edit_render(&t->t_edit, &t->t_out) == -1 ||
 				    ob_flush(&t->t_out) == -1)
 					t->t_end = END_TTY;
@@ -742,6 +766,10 @@ term_run(int fd, const struct term_opts *o)
 		pfd[2].events = POLLIN;
 		if (t->t_sendq.sq_len > 0)
 			pfd[2].events |= POLLOUT;
+		if (t->t_state == T_DIALING) {
+			pfd[2].fd = t->t_dial.d_fd;
+			pfd[2].events = POLLOUT;
+		}
 		if (poll(pfd, 3, timeout) == -1) {
 			if (errno != EINTR)
 				t->t_end = END_TTY;
@@ -750,7 +778,9 @@ term_run(int fd, const struct term_opts *o)
 		if (pfd[0].revents & POLLIN)
 			wake_drain(wake_fds[0]);
 
-		if (t->t_fd != -1 && pfd[2].revents & (POLLIN | POLLHUP |
+		if (t->t_state == T_DIALING && pfd[2].revents)
+			term_dialed(t, dial_poll(&t->t_dial, mono_ms()));
+		else if (t->t_fd != -1 && pfd[2].revents & (POLLIN | POLLHUP |
 		    POLLERR))
 			term_read_server(t);
 		if (t->t_fd != -1 && pfd[2].revents & POLLOUT &&
@@ -784,6 +814,7 @@ term_run(int fd, const struct term_opts *o)
 
 	term_finish(t);
 	tty_restore();
+	dial_cancel(&t->t_dial);
 	/* A line typed just before Ctrl-D: send it if the socket takes it. */
 	if (t->t_fd != -1) {
 		if (t->t_end == END_QUIT)

@@ -694,6 +694,10 @@ rc=1" "$(screen | sed -n '2,5p')"
 	wait_for pane_has 'Please enter your message.'
 	stop_server
 	wait_for last_line_is "[connecting] $p"
+	# Nothing listens: each try waits twice as long; /reconnect tries now.
+	wait_for pane_has "-- 127.0.0.1 $port: Connection refused; retrying in 2 s"
+	keys -l '/reconnect'; keys Enter
+	wait_for pane_has "-- 127.0.0.1 $port: Connection refused; retrying in 4 s"
 	keys -l 'kept'; keys Enter
 	wait_for pane_has '-- not connected: /reconnect to try now, /quit to leave'
 	wait_for last_line_is "[connecting] ${p}kept"
