@@ -53,7 +53,7 @@ CHATC	 = client/chatc.c client/complete.c client/dial.c client/histfile.c \
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 	   tests/unit/test_hub tests/unit/test_util \
-	   tests/unit/test_history
+	   tests/unit/test_history tests/unit/test_render
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
@@ -76,6 +76,11 @@ $(O)/chatc: $(CHATC:%.c=$(O)/%.o) $(COMMON_O)
 
 $(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS) -lm
+
+# chatc's line reader and renderer are pure enough to test alone.
+$(O)/tests/unit/test_render: $(O)/tests/unit/test_render.o \
+    $(O)/client/render.o $(O)/client/tty.o $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
