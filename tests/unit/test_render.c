@@ -184,7 +184,8 @@ int
 main(void)
 {
 	unit_init();
-	unit_run("render: every kind of server line is recognised", t_kinds);
+	unit_run("render: every kind of server line is recognised",
+	    t_kinds);
 	unit_run("render: look-alike lines are notices", t_not_fooled);
 	unit_run("render: who_is and text_names", t_names);
 	unit_run("render: lines without colour", t_render_plain);
