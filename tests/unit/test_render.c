@@ -175,7 +175,8 @@ t_render_colour(void)
 	    "\r\033[K09:30 * \033[36mBOB\033[0m waves\r\n");
 	RENDER(&r, "alice said: me", 0,
 	    "\r\033[K09:30 <\033[1m\033[96malice\033[0m> me\r\n");
-	RENDER(&r, "bob left", 0, "\r\033[K09:30 \033[2m-- bob left\033[0m\r\n");
+	RENDER(&r, "bob left", 0,
+	    "\r\033[K09:30 \033[2m-- bob left\033[0m\r\n");
 	RENDER(&r, "error: x", 0,
 	    "\r\033[K09:30 \033[1;31m-! error: x\033[0m\r\n");
 }
