@@ -1,11 +1,12 @@
 /*
- * chatc.c -- the chat client: options, connecting, and the two ways of
- * talking to the server: plain lines when stdin and stdout are not both
- * a terminal, a line editor when they are.
+ * chatc.c -- the chat client: options, the first connection, and pipe
+ * mode, where the server's lines go to stdout as they are.  When stdin
+ * and stdout are both a terminal, term.c takes over.
  *
  * Nothing that arrives from the network reaches stdout unsanitised:
- * every line goes through san_text(), which removes escape sequences
- * whole and every other control byte, and repairs UTF-8.
+ * every line goes through san_text() with SAN_DISPLAY, which removes
+ * escape sequences whole, every other control byte, and what would
+ * reorder or hide text, and repairs UTF-8.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -21,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ev.h"
 #include "net.h"
 #include "sanitize.h"
 #include "util.h"

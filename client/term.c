@@ -247,8 +247,9 @@ term_nick_refused(struct term *t)
 		t->t_nick_try = 2;
 		return;
 	}
-	(void)term_notice(t, "%s%s is taken too; choose one with /nick NAME",
-	    t->t_want, t->t_nick_try == 2 ? "_" : "");
+	(void)term_notice(t, "%s%s is taken%s; choose one with /nick NAME",
+	    t->t_want, t->t_nick_try == 2 ? "_" : "",
+	    t->t_nick_try == 2 ? " too" : "");
 	t->t_nick_try = 0;
 }
 
