@@ -41,19 +41,23 @@ ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -M
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
-	   common/proto.c common/sanitize.c common/util.c
+	   common/history.c common/proto.c common/sanitize.c \
+	   common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/clients.c server/udp.c server/listen.c server/scoreboard.c
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 	   server/listen.c
-CHATC	 = client/chatc.c client/tty.c client/udpc.c
+CHATC	 = client/chatc.c client/complete.c client/dial.c client/histfile.c \
+	   client/link.c client/render.c client/term.c client/tty.c \
+	   client/udpc.c
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 # The hub's tests, one file per concern, share tests/unit/hub_helpers.c.
 HUB_UNITS = tests/unit/test_hub_ring tests/unit/test_hub_wake \
 	   tests/unit/test_hub_registry tests/unit/test_hub_recover \
 	   tests/unit/test_hub_conc
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
-	   $(HUB_UNITS) tests/unit/test_util
+	   $(HUB_UNITS) tests/unit/test_util tests/unit/test_history \
+	   tests/unit/test_render
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
@@ -80,6 +84,11 @@ $(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS) -lm
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_O) $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
+
+# chatc's line reader and renderer are pure enough to test alone.
+$(O)/tests/unit/test_render: $(O)/tests/unit/test_render.o \
+    $(O)/client/render.o $(O)/client/tty.o $(UNIT_O) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
 
 $(HUB_UNITS:%=$(O)/%): $(O)/tests/unit/%: $(O)/tests/unit/%.o \

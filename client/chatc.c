@@ -1,11 +1,12 @@
 /*
- * chatc.c -- the chat client: options, connecting, and the two ways of
- * talking to the server: plain lines when stdin and stdout are not both
- * a terminal, a line editor when they are.
+ * chatc.c -- the chat client: options, the first connection, and pipe
+ * mode, where the server's lines go to stdout as they are.  When stdin
+ * and stdout are both a terminal, term.c takes over.
  *
  * Nothing that arrives from the network reaches stdout unsanitised:
- * every line goes through san_text(), which removes escape sequences
- * whole and every other control byte, and repairs UTF-8.
+ * every line goes through san_text() with SAN_DISPLAY, which removes
+ * escape sequences whole, every other control byte, and what would
+ * reorder or hide text, and repairs UTF-8.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -21,23 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ev.h"
 #include "net.h"
 #include "sanitize.h"
 #include "util.h"
 #include "chatc.h"
-
-/* Bytes waiting to be written to the server. */
-struct sendq {
-	size_t	sq_len;
-	char	sq_buf[CHATC_SENDQ_MAX];
-};
-
-/* A server line being assembled. */
-struct linebuf {
-	size_t	lb_len;
-	char	lb_buf[CHATC_LINE_MAX];
-};
 
 struct client {
 	int		 c_fd;
@@ -47,48 +35,18 @@ struct client {
 	struct linebuf	 c_in;
 };
 
-typedef int	show_fn(void *, const char *, size_t);
-
 static void	usage(FILE *);
 static void	bad_usage(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
-static size_t	sq_room(const struct sendq *);
-static void	sq_add(struct sendq *, const void *, size_t);
-static int	sq_write(struct sendq *, int);
-static int	lines_feed(struct linebuf *, const char *, size_t, show_fn *,
-		    void *);
-static int	lines_flush(struct linebuf *, show_fn *, void *);
 static int	show_plain(void *, const char *, size_t);
-static int	show_term(void *, const char *, size_t);
 static int	pipe_run(struct client *);
-static void	sig_handler(int);
-static int	sig_catch(int, int);
-static int	term_suspend(struct obuf *);
-static int	term_keys(struct client *, struct edit *, struct obuf *,
-		    const unsigned char *, size_t);
-static int	term_run(struct client *);
-
-/* Requests from signal handlers; each also pokes wake_fds. */
-static volatile sig_atomic_t	got_term;	/* SIGINT, SIGTERM, SIGHUP */
-static volatile sig_atomic_t	got_winch;
-static volatile sig_atomic_t	got_tstp;
-static volatile sig_atomic_t	got_cont;
-static int			wake_fds[2] = { -1, -1 };
-
-/* Results of term_keys() beyond 0 (go on) and -1 (terminal error). */
-#define KEYS_EOF	1
-#define KEYS_INTR	2
-
-/* Why term_run() stopped, when it was not the user or the server. */
-#define FAIL_TTY	1
-#define FAIL_NET	2
 
 static struct client	client;
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: chatc [-hV] [-n nick] host port\n"
+	fprintf(fp, "usage: chatc [-hrV] [-n nick] host [port]\n"
 	    "       chatc -u host port\n");
 }
 
@@ -107,111 +65,15 @@ bad_usage(const char *fmt, ...)
 	exit(2);
 }
 
-static size_t
-sq_room(const struct sendq *q)
-{
-	return sizeof(q->sq_buf) - q->sq_len;
-}
-
-/* Queue bytes for the server; the caller checked sq_room(). */
-static void
-sq_add(struct sendq *q, const void *p, size_t n)
-{
-	memcpy(q->sq_buf + q->sq_len, p, n);
-	q->sq_len += n;
-}
-
-/* Write what the socket takes now; -1 with errno on a write error. */
-static int
-sq_write(struct sendq *q, int fd)
-{
-	ssize_t	w;
-
-	while (q->sq_len > 0) {
-		if ((w = write(fd, q->sq_buf, q->sq_len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -1;
-		}
-		memmove(q->sq_buf, q->sq_buf + w, q->sq_len - (size_t)w);
-		q->sq_len -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * Cut bytes from the server into lines and hand each, without its LF,
- * to show().  A line longer than CHATC_LINE_MAX is handed over in
- * pieces, so a server that never sends a LF cannot grow our memory.
- */
-static int
-lines_feed(struct linebuf *lb, const char *p, size_t n, show_fn *show,
-    void *arg)
-{
-	const char	*nl;
-	size_t		 k, room;
-
-	while (n > 0) {
-		room = sizeof(lb->lb_buf) - lb->lb_len;
-		nl = memchr(p, '\n', n);
-		k = nl != NULL ? (size_t)(nl - p) : n;
-		if (k > room)
-			k = room;
-		memcpy(lb->lb_buf + lb->lb_len, p, k);
-		lb->lb_len += k;
-		p += k;
-		n -= k;
-		if (n > 0 && *p == '\n') {
-			p++;
-			n--;
-		} else if (n == 0)
-			break;		/* the rest of the line comes later */
-		/* Otherwise the buffer is full and the line goes on. */
-		if (show(arg, lb->lb_buf, lb->lb_len) == -1)
-			return -1;
-		lb->lb_len = 0;
-	}
-	return 0;
-}
-
-/* At the end of the stream: show a last line that had no LF. */
-static int
-lines_flush(struct linebuf *lb, show_fn *show, void *arg)
-{
-	size_t	n = lb->lb_len;
-
-	lb->lb_len = 0;
-	return n > 0 ? show(arg, lb->lb_buf, n) : 0;
-}
-
 /* Pipe mode: the sanitised line and a LF. */
 static int
 show_plain(void *arg, const char *line, size_t n)
 {
 	struct obuf	*ob = arg;
-	char		 clean[CHATC_LINE_MAX];
+	static char	 clean[CHATC_LINE_MAX];
 
-	n = san_text(clean, line, n, 0);
+	n = san_text(clean, line, n, SAN_DISPLAY);
 	if (ob_put(ob, clean, n) == -1 || ob_put(ob, "\n", 1) == -1)
-		return -1;
-	return 0;
-}
-
-/*
- * Terminal mode: over the input line, which is redrawn below it
- * afterwards.  The terminal wraps a long line by itself.
- */
-static int
-show_term(void *arg, const char *line, size_t n)
-{
-	struct obuf	*ob = arg;
-	char		 clean[CHATC_LINE_MAX];
-
-	n = san_text(clean, line, n, 0);
-	if (ob_puts(ob, "\r\033[K") == -1 || ob_put(ob, clean, n) == -1 ||
-	    ob_puts(ob, "\r\n") == -1)
 		return -1;
 	return 0;
 }
@@ -308,290 +170,26 @@ pipe_run(struct client *c)
 	return status;
 }
 
-/* Only flags and a wake-up here; the loop does the work. */
-static void
-sig_handler(int sig)
-{
-	switch (sig) {
-	case SIGWINCH:
-		got_winch = 1;
-		break;
-	case SIGTSTP:
-		got_tstp = 1;
-		break;
-	case SIGCONT:
-		got_cont = 1;
-		break;
-	default:
-		got_term = sig;
-		break;
-	}
-	wake_post(wake_fds[1]);
-}
-
-/*
- * Catch sig, or give it back its default action.  A signal ignored
- * when chatc started (nohup) stays ignored.
- */
-static int
-sig_catch(int sig, int catch)
-{
-	struct sigaction	sa, old;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = catch ? sig_handler : SIG_DFL;
-	/* No SA_RESTART: poll() is woken anyway, by wake_fds. */
-	if (sigaction(sig, &sa, &old) == -1)
-		return -1;
-	if (catch && old.sa_handler == SIG_IGN)
-		return sigaction(sig, &old, NULL);
-	return 0;
-}
-
-/*
- * Ctrl-Z or SIGTSTP: give the terminal back, stop, and take it again
- * when continued.
- */
-static int
-term_suspend(struct obuf *ob)
-{
-	if (ob_puts(ob, "\r\033[K") == -1 || ob_flush(ob) == -1)
-		return -1;
-	tty_restore();
-	if (sig_catch(SIGTSTP, 0) == -1)
-		return -1;
-	raise(SIGTSTP);
-	if (sig_catch(SIGTSTP, 1) == -1)
-		return -1;
-	return tty_raw(STDIN_FILENO);
-}
-
-/*
- * Feed keys to the editor.  Returns 0 to go on, KEYS_EOF, KEYS_INTR, or
- * -1 with errno when the terminal fails.
- */
-static int
-term_keys(struct client *c, struct edit *e, struct obuf *ob,
-    const unsigned char *p, size_t n)
-{
-	size_t	i;
-	int	redraw = 0;
-
-	for (i = 0; i < n; i++) {
-		switch (edit_key(e, p[i])) {
-		case EDIT_NONE:
-			break;
-		case EDIT_REDRAW:
-			redraw = 1;
-			break;
-		case EDIT_BELL:
-			if (ob_puts(ob, "\a") == -1)
-				return -1;
-			break;
-		case EDIT_LINE:
-			if (e->e_len == 0)
-				break;
-			/* The server is not reading: keep the line. */
-			if (sq_room(&c->c_sendq) < e->e_len + 1) {
-				if (ob_puts(ob, "\a") == -1)
-					return -1;
-				break;
-			}
-			sq_add(&c->c_sendq, e->e_buf, e->e_len);
-			sq_add(&c->c_sendq, "\n", 1);
-			edit_accept(e);
-			redraw = 1;
-			break;
-		case EDIT_EOF:
-			return KEYS_EOF;
-		case EDIT_INTR:
-			return KEYS_INTR;
-		case EDIT_SUSPEND:
-			if (term_suspend(ob) == -1)
-				return -1;
-			redraw = 1;
-			break;
-		case EDIT_CLEAR:
-			if (ob_puts(ob, "\033[H\033[2J") == -1)
-				return -1;
-			redraw = 1;
-			break;
-		}
-	}
-	if (redraw && edit_render(e, ob) == -1)
-		return -1;
-	return ob_flush(ob);
-}
-
-/*
- * Terminal mode.  The loop waits on the signal wake-up, the keyboard
- * and the socket.  Every way out of it ends up after the loop, which
- * clears the input line and restores the terminal before anything is
- * said or a signal is raised again.
- */
-static int
-term_run(struct client *c)
-{
-	static struct edit	 e;
-	struct pollfd		 pfd[3];
-	struct obuf		 out;
-	char			 buf[4096];
-	ssize_t			 n;
-	size_t			 i;
-	int			 sig = 0, fail = 0, saved = 0, rv;
-	const int		 sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH,
-				     SIGTSTP, SIGCONT };
-
-	if (wake_open(wake_fds) == -1)
-		err(1, "wake_open");
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sig_catch(sigs[i], 1) == -1)
-			err(1, "sigaction");
-	if (tty_raw(STDIN_FILENO) == -1)
-		err(1, "stdin");
-	ob_init(&out, STDOUT_FILENO);
-	edit_init(&e, tty_cols(STDOUT_FILENO));
-	if (edit_render(&e, &out) == -1 || ob_flush(&out) == -1)
-		fail = FAIL_TTY;
-
-	while (!fail) {
-		if (got_term) {
-			sig = got_term;
-			break;
-		}
-		if (got_tstp) {
-			got_tstp = 0;
-			if (term_suspend(&out) == -1) {
-				fail = FAIL_TTY;
-				break;
-			}
-			got_cont = 1;
-		}
-		if (got_cont || got_winch) {
-			/* The shell may have changed the mode while stopped. */
-			if (got_cont && tty_raw(STDIN_FILENO) == -1) {
-				fail = FAIL_TTY;
-				break;
-			}
-			got_cont = got_winch = 0;
-			if (edit_resize(&e, tty_cols(STDOUT_FILENO),
-			    &out) == -1 || ob_flush(&out) == -1) {
-				fail = FAIL_TTY;
-				break;
-			}
-		}
-
-		pfd[0].fd = wake_fds[0];
-		pfd[0].events = POLLIN;
-		pfd[1].fd = STDIN_FILENO;
-		pfd[1].events = POLLIN;
-		pfd[2].fd = c->c_fd;
-		pfd[2].events = POLLIN;
-		if (c->c_sendq.sq_len > 0)
-			pfd[2].events |= POLLOUT;
-		if (poll(pfd, 3, -1) == -1) {
-			if (errno != EINTR)
-				fail = FAIL_TTY;
-			continue;
-		}
-		if (pfd[0].revents & POLLIN)
-			wake_drain(wake_fds[0]);
-
-		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = read(c->c_fd, buf, sizeof(buf));
-			if (n == -1 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n == -1) {
-				fail = FAIL_NET;
-				break;
-			}
-			if (n == 0) {
-				/* Closed after /quit or a shutdown. */
-				if (lines_flush(&c->c_in, show_term,
-				    &out) == -1)
-					fail = FAIL_TTY;
-				break;
-			}
-			if (lines_feed(&c->c_in, buf, (size_t)n, show_term,
-			    &out) == -1 || edit_render(&e, &out) == -1 ||
-			    ob_flush(&out) == -1) {
-				fail = FAIL_TTY;
-				break;
-			}
-		}
-
-		if (pfd[2].revents & POLLOUT &&
-		    sq_write(&c->c_sendq, c->c_fd) == -1) {
-			fail = FAIL_NET;
-			break;
-		}
-
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = read(STDIN_FILENO, buf, sizeof(buf));
-			if (n == -1 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				/* The terminal is gone (SIGHUP follows). */
-				if (n == 0)
-					errno = EIO;
-				fail = FAIL_TTY;
-				break;
-			}
-			rv = term_keys(c, &e, &out, (unsigned char *)buf,
-			    (size_t)n);
-			if (rv == -1)
-				fail = FAIL_TTY;
-			else if (rv == KEYS_INTR)
-				sig = SIGINT;
-			if (rv != 0)
-				break;
-		}
-	}
-	saved = errno;
-
-	/* Leave a clean line for the shell, then the mode it had. */
-	(void)ob_puts(&out, "\r\033[K");
-	(void)ob_flush(&out);
-	tty_restore();
-	edit_free(&e);
-	/* A line typed just before Ctrl-D: send it if the socket takes it. */
-	if (!fail)
-		(void)sq_write(&c->c_sendq, c->c_fd);
-	close(c->c_fd);
-
-	if (sig == 0 && got_term)
-		sig = got_term;
-	if (sig != 0) {
-		/* Die of the signal, so that the shell knows what happened. */
-		if (sig_catch(sig, 0) == 0)
-			raise(sig);
-		return 1;
-	}
-	errno = saved;
-	if (fail == FAIL_NET)
-		warn("%s %s", c->c_host, c->c_port);
-	else if (fail == FAIL_TTY)
-		warn("terminal");
-	return fail ? 1 : 0;
-}
-
 int
 main(int argc, char *argv[])
 {
-	const char	*nick = NULL;
-	char		 cmd[sizeof("/nick \n") + PROTO_NICK_MAX];
-	char		 why[NET_ERR_MAX];
-	int		 ch, udp = 0, port;
+	struct term_opts	 o;
+	const char		*port;
+	char			 why[NET_ERR_MAX];
+	int			 ch, udp = 0, portnum;
 
+	memset(&o, 0, sizeof(o));
 	/* Our own messages, in the same "chatc: ..." form as the others. */
-	while ((ch = getopt(argc, argv, ":hn:uV")) != -1) {
+	while ((ch = getopt(argc, argv, ":hn:ruV")) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
 			return 0;
 		case 'n':
-			nick = optarg;
+			o.nick = optarg;
+			break;
+		case 'r':
+			o.reconnect = 1;
 			break;
 		case 'u':
 			udp = 1;
@@ -607,36 +205,38 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2)
+	if (argc < 1 || (udp && argc < 2))
 		bad_usage("missing host or port");
 	if (argc > 2)
 		bad_usage("too many arguments");
-	if (parse_port(argv[1], &port) == -1 || port == 0)
-		bad_usage("invalid port: %s", argv[1]);
-	if (nick != NULL && udp)
+	port = argc == 2 ? argv[1] : CHATC_PORT;
+	if (parse_port(port, &portnum) == -1 || portnum == 0)
+		bad_usage("invalid port: %s", port);
+	if (o.nick != NULL && udp)
 		bad_usage("-n cannot be used with -u");
-	if (nick != NULL && !san_nick_valid(nick))
-		bad_usage("invalid nickname: %s", nick);
+	if (o.reconnect && udp)
+		bad_usage("-r cannot be used with -u");
+	if (o.nick != NULL && !san_nick_valid(o.nick))
+		bad_usage("invalid nickname: %s", o.nick);
 
 	/* A server gone away is a write error, not a signal. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(1, "signal");
 	if (udp)
-		return udpc_run(argv[0], argv[1]);
+		return udpc_run(argv[0], port);
 
-	client.c_host = argv[0];
-	client.c_port = argv[1];
-	if ((client.c_fd = net_connect(argv[0], argv[1], SOCK_STREAM, why,
+	o.host = client.c_host = argv[0];
+	o.port = client.c_port = port;
+	if ((client.c_fd = net_connect(o.host, o.port, SOCK_STREAM, why,
 	    sizeof(why))) == -1)
-		errx(1, "%s %s: %s", argv[0], argv[1], why);
-	if (nick != NULL) {
-		snprintf(cmd, sizeof(cmd), "/nick %s\n", nick);
-		sq_add(&client.c_sendq, cmd, strlen(cmd));
-	}
+		errx(1, "%s %s: %s", o.host, o.port, why);
 	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
 		/* wcwidth() needs the user's locale for wide characters. */
 		setlocale(LC_CTYPE, "");
-		return term_run(&client);
+		return term_run(client.c_fd, &o);
 	}
+	/* Pipe mode talks the protocol as it is: -n is its one addition. */
+	if (o.nick != NULL)
+		(void)sq_addf(&client.c_sendq, "/nick %s\n", o.nick);
 	return pipe_run(&client);
 }

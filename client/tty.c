@@ -187,6 +187,21 @@ edit_init(struct edit *e, int cols)
 {
 	memset(e, 0, sizeof(*e));
 	e->e_cols = cols;
+	edit_prompt(e, "> ");
+}
+
+/*
+ * The prompt, printable ASCII only (one column per byte), cut to
+ * EDIT_PROMPT_MAX - 1 bytes.  The caller renders it.
+ */
+void
+edit_prompt(struct edit *e, const char *p)
+{
+	size_t	i;
+
+	for (i = 0; p[i] != '\0' && i < sizeof(e->e_prompt) - 1; i++)
+		e->e_prompt[i] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+	e->e_prompt[i] = '\0';
 }
 
 void
@@ -357,12 +372,24 @@ ed_hist(struct edit *e, int dir)
 void
 edit_accept(struct edit *e)
 {
+	e->e_buf[e->e_len] = '\0';
+	edit_hist_add(e, e->e_buf);
+	e->e_len = e->e_pos = e->e_off = 0;
+}
+
+/*
+ * Remember a line as the newest in the history (not an empty line, not
+ * the same line twice in a row), forgetting the oldest beyond
+ * EDIT_HIST_MAX.  Without memory it is simply not remembered.
+ */
+void
+edit_hist_add(struct edit *e, const char *line)
+{
 	char	*s;
 
-	e->e_buf[e->e_len] = '\0';
-	if (e->e_len > 0 && (e->e_nhist == 0 ||
-	    strcmp(e->e_hist[e->e_nhist - 1], e->e_buf) != 0) &&
-	    (s = strdup(e->e_buf)) != NULL) {
+	if (line[0] != '\0' && (e->e_nhist == 0 ||
+	    strcmp(e->e_hist[e->e_nhist - 1], line) != 0) &&
+	    (s = strdup(line)) != NULL) {
 		if (e->e_nhist == EDIT_HIST_MAX) {
 			free(e->e_hist[0]);
 			memmove(e->e_hist, e->e_hist + 1,
@@ -372,7 +399,29 @@ edit_accept(struct edit *e)
 		e->e_hist[e->e_nhist++] = s;
 	}
 	e->e_hpos = e->e_nhist;
-	e->e_len = e->e_pos = e->e_off = 0;
+}
+
+size_t
+edit_word_start(const struct edit *e)
+{
+	size_t	i = e->e_pos;
+
+	while (i > 0 && e->e_buf[i - 1] != ' ')
+		i--;
+	return i;
+}
+
+int
+edit_replace(struct edit *e, size_t from, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (from > e->e_pos || e->e_len - (e->e_pos - from) + n >
+	    PROTO_LINE_MAX)
+		return -1;
+	(void)ed_delete(e, from, e->e_pos);
+	(void)ed_insert(e, s, n);
+	return 0;
 }
 
 /* A control key (C0 or DEL). */
@@ -415,8 +464,7 @@ ed_control(struct edit *e, unsigned char c)
 	case KEY_CTRL('Z'):
 		return EDIT_SUSPEND;
 	case '\t':
-		/* The server turns a tab into a space anyway. */
-		return ed_insert(e, " ", 1);
+		return EDIT_TAB;
 	default:
 		return EDIT_NONE;
 	}
@@ -597,14 +645,14 @@ int
 edit_render(struct edit *e, struct obuf *ob)
 {
 	char	mv[32];
-	int	plen = (int)sizeof(EDIT_PROMPT) - 1, avail, w, cw, cur;
+	int	plen = (int)strlen(e->e_prompt), avail, w, cw, cur;
 	size_t	i;
 
 	/* The last column stays free: writing there would wrap. */
 	if ((avail = e->e_cols - plen - 1) < 1)
 		avail = 1;
 	ed_scroll(e, avail);
-	if (ob_puts(ob, "\r" EDIT_PROMPT) == -1)
+	if (ob_puts(ob, "\r") == -1 || ob_puts(ob, e->e_prompt) == -1)
 		return -1;
 	cur = 0;
 	for (w = 0, i = e->e_off; i < e->e_len; i = ed_next(e, i)) {

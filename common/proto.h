@@ -42,12 +42,21 @@
 #define PROTO_MSG_OK		"ok: sent to %s\n"
 #define PROTO_MSG_NO_SUCH	"error: no such client: %s\n"
 #define PROTO_MSG_USAGE		"error: usage: /msg NAME TEXT\n"
+#define PROTO_ACTION		"* %s %s\n"
+#define PROTO_ACTION_OK		"ok: action sent\n"
+#define PROTO_ACTION_USAGE	"error: usage: /me TEXT\n"
+#define PROTO_HISTORY_COUNT	"history: %u lines\n"
+#define PROTO_HISTORY_PREFIX	"history: "
+#define PROTO_HISTORY_USAGE	"error: usage: /history [N]\n"
+#define PROTO_HISTORY_DEFAULT	20	/* lines /history shows */
 #define PROTO_GOODBYE		"Goodbye.\n"
 #define PROTO_UNKNOWN_CMD	"error: unknown command /%s (try /help)\n"
 #define PROTO_HELP \
 	"help: /nick NAME       set your nickname\n" \
 	"help: /who             list who is connected\n" \
 	"help: /msg NAME TEXT   send TEXT to NAME only\n" \
+	"help: /me TEXT         act: others see * WHO TEXT\n" \
+	"help: /history [N]     the last N broadcasts (20, at most 100)\n" \
 	"help: /quit [REASON]   leave the chat\n" \
 	"help: /help            this list\n" \
 	"help: //TEXT           send a message that starts with /\n"

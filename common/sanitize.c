@@ -44,6 +44,36 @@ san_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* The code point of the valid UTF-8 sequence s[0 .. len). */
+static unsigned long
+utf8_decode(const unsigned char *s, size_t len)
+{
+	unsigned long	cp;
+	size_t		i;
+
+	cp = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	return cp;
+}
+
+/*
+ * 1 if cp changes the order of the text around it or is not seen at
+ * all: bidi embeddings, overrides and isolates would let a peer make
+ * "evil.sh" read as "hs.live", and zero-width characters would hide
+ * words or make two names look alike.
+ */
+static int
+display_hidden(unsigned long cp)
+{
+	return cp == 0x061c || cp == 0x180e ||
+	    (cp >= 0x200b && cp <= 0x200f) ||
+	    (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x206f) ||
+	    cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) ||
+	    (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
 /*
  * Length of the escape sequence starting with the ESC at s[0].  An
  * unterminated sequence runs to the end of the line: better to lose the
@@ -111,6 +141,11 @@ san_text(char *dst, const void *src, size_t n, int flags)
 		/* C1 controls, U+0080-U+009F, are C2 80 to C2 9F. */
 		if (len == 2 && s[i] == 0xc2 && s[i + 1] <= 0x9f) {
 			i += 2;
+			continue;
+		}
+		if ((flags & SAN_DISPLAY) && len > 1 &&
+		    display_hidden(utf8_decode(s + i, len))) {
+			i += len;
 			continue;
 		}
 		memcpy(dst + o, s + i, len);

@@ -18,6 +18,15 @@
  * '?'.  With SAN_TRIM, leading and trailing spaces are stripped too.
  */
 #define SAN_TRIM	0x1
+/*
+ * SAN_DISPLAY: also neutralise what would reorder or hide text on a
+ * terminal: the bidirectional controls (U+061C, U+200E, U+200F,
+ * U+202A-U+202E, U+2066-U+2069) and the invisible format characters
+ * (U+180E, U+200B-U+200D, U+2028, U+2029, U+2060-U+2065, U+206A-U+206F,
+ * U+FEFF, U+FFF9-U+FFFB, the tags U+E0000-U+E007F).  They are removed,
+ * like escape sequences.  For a client showing lines to a person.
+ */
+#define SAN_DISPLAY	0x2
 size_t	san_text(char *dst, const void *src, size_t n, int flags);
 
 /* 1 if s is a valid nickname: 1-16 of A-Z a-z 0-9 _ -, first a letter. */

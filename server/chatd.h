@@ -219,6 +219,8 @@ int	conn_flush(struct conn *);
 uint64_t conn_take_written(void);
 void	conn_format_who(const char *nick, const char *addr, char *buf,
 	    size_t len);
+/* A broadcast, as delivered: /history answers from these. */
+void	conn_history_add(const char *text, size_t len);
 
 /* clients.c */
 void	clients_init(struct client_set *, const struct client_hooks *);

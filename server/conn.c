@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "chatd.h"
+#include "history.h"
 #include "log.h"
 #include "sanitize.h"
 
@@ -25,6 +26,8 @@ static const struct chat_ops	*ops;
 static size_t			 sendq_limit;
 static unsigned			 rate_limit;
 static uint64_t			 bytes_written;	/* since conn_take_written */
+/* The broadcasts this process delivered, for /history. */
+static struct history		 history;
 
 static void	conn_line(struct conn *, const unsigned char *, size_t);
 static void	conn_command(struct conn *, char *);
@@ -37,6 +40,7 @@ void
 conn_setup(const struct chat_ops *o, size_t sendq, unsigned rate)
 {
 	ops = o;
+	history_init(&history);
 	sendq_limit = sendq;
 	rate_limit = rate;
 }
@@ -454,6 +458,69 @@ cmd_msg(struct conn *c, char *args)
 	conn_sendf(c, PROTO_MSG_OK, exact);
 }
 
+/* /me TEXT: an action, broadcast like a message. */
+static void
+cmd_me(struct conn *c, const char *text)
+{
+	char	who[PROTO_WHO_MAX];
+
+	if (*text == '\0') {
+		conn_send(c, PROTO_ACTION_USAGE,
+		    sizeof(PROTO_ACTION_USAGE) - 1);
+		return;
+	}
+	conn_who(c, who, sizeof(who));
+	conn_publishf(c, 0, PROTO_ACTION, who, text);
+	conn_send(c, PROTO_ACTION_OK, sizeof(PROTO_ACTION_OK) - 1);
+}
+
+/*
+ * /history [N]: the last N broadcasts this process delivered, oldest
+ * first.  In chatd every worker has delivered the same broadcasts in
+ * the same order, so every worker gives the same answer.
+ */
+static void
+cmd_history(struct conn *c, char *args)
+{
+	const char	*line;
+	char		*end;
+	unsigned long	 want = PROTO_HISTORY_DEFAULT;
+	size_t		 n, i, len;
+
+	if (*args != '\0') {
+		errno = 0;
+		want = strtoul(args, &end, 10);
+		if (*args < '0' || *args > '9' || *end != '\0' ||
+		    errno != 0) {
+			conn_send(c, PROTO_HISTORY_USAGE,
+			    sizeof(PROTO_HISTORY_USAGE) - 1);
+			return;
+		}
+	}
+	n = history_count(&history);
+	if (want < n)
+		n = want;
+	conn_sendf(c, PROTO_HISTORY_COUNT, (unsigned)n);
+	for (i = 0; i < n; i++) {
+		line = history_line(&history, n, i, &len);
+		conn_send(c, PROTO_HISTORY_PREFIX,
+		    sizeof(PROTO_HISTORY_PREFIX) - 1);
+		conn_send(c, line, len);
+		conn_send(c, "\n", 1);
+	}
+}
+
+/*
+ * A broadcast (a message, an action, a join, a leave, a rename) that
+ * this process delivers: keep it for /history.  The servers call this
+ * where they deliver, never for a line to one client.
+ */
+void
+conn_history_add(const char *text, size_t len)
+{
+	history_add(&history, text, len);
+}
+
 /* A command line, without its leading '/'. */
 static void
 conn_command(struct conn *c, char *line)
@@ -466,6 +533,10 @@ conn_command(struct conn *c, char *line)
 		cmd_who(c);
 	else if (strcmp(line, "msg") == 0)
 		cmd_msg(c, args);
+	else if (strcmp(line, "me") == 0)
+		cmd_me(c, args);
+	else if (strcmp(line, "history") == 0)
+		cmd_history(c, args);
 	else if (strcmp(line, "quit") == 0) {
 		conn_send(c, PROTO_GOODBYE, sizeof(PROTO_GOODBYE) - 1);
 		conn_close(c, args);

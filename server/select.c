@@ -123,6 +123,8 @@ sel_publish(uint64_t origin, uint64_t target, const char *text, size_t len)
 {
 	struct conn	*c;
 
+	if (target == 0)
+		conn_history_add(text, len);
 	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
 		conn_deliver(c, origin, target, text, len);
 }

@@ -268,6 +268,8 @@ worker_drain_some(size_t budget)
 				conn_send(c, line, (size_t)n);
 			continue;
 		}
+		if (msg.m_target == 0)
+			conn_history_add(msg.m_text, msg.m_len);
 		TAILQ_FOREACH(c, &w.clients.cs_all, c_entry)
 			delivered += conn_deliver(c, msg.m_origin,
 			    msg.m_target, msg.m_text, msg.m_len);

@@ -136,6 +136,8 @@ setup() {
 	expect a "help: /nick NAME       set your nickname"
 	expect a "help: /who             list who is connected"
 	expect a "help: /msg NAME TEXT   send TEXT to NAME only"
+	expect a "help: /me TEXT         act: others see * WHO TEXT"
+	expect a "help: /history [N]     the last N broadcasts (20, at most 100)"
 	expect a "help: /quit [REASON]   leave the chat"
 	expect a "help: /help            this list"
 	expect a "help: //TEXT           send a message that starts with /"
@@ -152,4 +154,87 @@ setup() {
 	say a "//etc/passwd is a file"
 	expect a '"/etc/passwd is a file" received by the server'
 	expect b "Client ($ADDR_a) said: /etc/passwd is a file"
+}
+
+@test "/me sends an action to everyone else" {
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+	expect a "Client ($ADDR_b) is now known as bob"
+	say b "/me  waves	at \033[31meveryone "
+	expect b "ok: action sent"
+	expect a "* bob waves at \\033[31meveryone"
+	send_raw a '/me dances\033[2J\001 wildly\r\n'
+	expect a "ok: action sent"
+	expect b "* Client ($ADDR_a) dances wildly"
+}
+
+@test "/me without text is an error" {
+	say a "/me"
+	expect a "error: usage: /me TEXT"
+	say a "/me    "
+	expect a "error: usage: /me TEXT"
+}
+
+@test "/history lists the last broadcasts, oldest first, never a whisper" {
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+	expect a "Client ($ADDR_b) is now known as bob"
+	say a "hello"
+	expect a '"hello" received by the server'
+	expect b "Client ($ADDR_a) said: hello"
+	say a "/msg bob a secret"
+	expect a "ok: sent to bob"
+	expect b "Client ($ADDR_a) whispers: a secret"
+	say b "/me nods"
+	expect b "ok: action sent"
+	expect a "* bob nods"
+	join c
+	expect a "Client ($ADDR_c) connected"
+	expect b "Client ($ADDR_c) connected"
+	say c "/history"
+	expect c "history: 6 lines"
+	expect c "history: Client ($ADDR_a) connected"
+	expect c "history: Client ($ADDR_b) connected"
+	expect c "history: Client ($ADDR_b) is now known as bob"
+	expect c "history: Client ($ADDR_a) said: hello"
+	expect c "history: * bob nods"
+	expect c "history: Client ($ADDR_c) connected"
+	say c "/history 2"
+	expect c "history: 2 lines"
+	expect c "history: * bob nods"
+	expect c "history: Client ($ADDR_c) connected"
+	disconnect b
+	expect a "bob left"
+	say a "/history 1"
+	expect a "history: 1 lines"
+	expect a "history: bob left"
+	say a "/history 0"
+	expect a "history: 0 lines"
+}
+
+@test "/history keeps the last 100 and shows 20 by default" {
+	local i
+	for i in $(seq 1 120); do
+		say a "m$i"
+		expect a "\"m$i\" received by the server"
+		expect b "Client ($ADDR_a) said: m$i"
+	done
+	say b "/history"
+	expect b "history: 20 lines"
+	for i in $(seq 101 120); do
+		expect b "history: Client ($ADDR_a) said: m$i"
+	done
+	say b "/history 1000"
+	expect b "history: 100 lines"
+	for i in $(seq 21 120); do
+		expect b "history: Client ($ADDR_a) said: m$i"
+	done
+}
+
+@test "/history with a bad count is an error" {
+	local bad
+	for bad in "x" "-1" "+3" "2 3" "1x" "99999999999999999999999"; do
+		say a "/history $bad"
+		expect a "error: usage: /history [N]"
+	done
 }

@@ -126,3 +126,73 @@ join_on_two_workers() {
 	grep -qx 'chatd: stopped' "$log"
 	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
 }
+
+# skip_until NAME LINE: read NAME's lines until LINE.
+skip_until() {
+	while read_line "$1"; do
+		[ "$LINE" = "$2" ] && return 0
+	done
+	echo "# $1: never got '$2'" >&2
+	return 1
+}
+
+# history_of NAME: NAME's answer to /history 100, the count line first.
+history_of() {
+	local n i out
+	say "$1" "/history 100"
+	read_line "$1" || return 1
+	out=$LINE
+	n=${LINE#history: }
+	n=${n% lines}
+	for ((i = 0; i < n; i++)); do
+		read_line "$1" || return 1
+		out+=$'\n'"$LINE"
+	done
+	printf '%s\n' "$out"
+}
+
+@test "/history is answered alike on every worker and never shows a whisper" {
+	local i w v reps=() seen=" " first="" h
+	start_server -w 4 -v
+	# Join until every worker holds a client; 40 tries at most.
+	for i in $(seq 1 40); do
+		join "c$i"
+		v="ADDR_c$i"
+		wait_for test -n "$(worker_of "${!v}")"
+		w=$(worker_of "${!v}")
+		if [[ $seen != *" $w "* ]]; then
+			seen+="$w "
+			reps+=("c$i")
+		fi
+		[ "${#reps[@]}" -eq 4 ] && break
+	done
+	[ "${#reps[@]}" -eq 4 ]
+	say c1 "/nick alice"
+	skip_until c1 "ok: you are now alice"
+	say "${reps[1]}" "/msg alice the secret word"
+	skip_until "${reps[1]}" "ok: sent to alice"
+	say "${reps[2]}" "/me waves"
+	skip_until "${reps[2]}" "ok: action sent"
+	say "${reps[3]}" "last one"
+	skip_until "${reps[3]}" '"last one" received by the server'
+	v="ADDR_${reps[3]}"
+	# Each worker has delivered everything once its client has the last.
+	for w in "${reps[@]}"; do
+		[ "$w" = "${reps[3]}" ] ||
+		    skip_until "$w" "Client (${!v}) said: last one"
+	done
+	for w in "${reps[@]}"; do
+		h=$(history_of "$w")
+		[[ $h != *secret* ]]
+		[[ $h == *"history: Client (${!v}) said: last one" ]]
+		[[ $h == *"is now known as alice"$'\n'"history: * "*" waves"$'\n'* ]]
+		if [ -z "$first" ]; then
+			first=$h
+		elif [ "$first" != "$h" ]; then
+			printf '# %s:\n%s\n# %s:\n%s\n' "${reps[0]}" "$first" \
+			    "$w" "$h" >&2
+			return 1
+		fi
+	done
+	stop_server
+}

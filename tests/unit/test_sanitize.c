@@ -33,6 +33,8 @@ static void	t_invalid_utf8(void);
 static void	t_valid_utf8(void);
 static void	t_c1(void);
 static void	t_empty(void);
+static void	t_display(void);
+static void	t_display_random(void);
 static void	t_random(void);
 static void	t_nick(void);
 static void	t_utf8_len(void);
@@ -214,6 +216,98 @@ t_empty(void)
 	CLEAN("\x00\x00", 0, "");
 }
 
+/* SAN_DISPLAY removes what reorders or hides text; 0 keeps it. */
+static void
+t_display(void)
+{
+	/* U+202E RIGHT-TO-LEFT OVERRIDE, U+202C POP. */
+	CLEAN("a\xe2\x80\xae" "evil\xe2\x80\xac" "b", SAN_DISPLAY, "aevilb");
+	CLEAN("a\xe2\x80\xae" "evil\xe2\x80\xac" "b", 0,
+	    "a\xe2\x80\xae" "evil\xe2\x80\xac" "b");
+	/* Embeddings and overrides U+202A-U+202E, each end. */
+	CLEAN("\xe2\x80\xaa" "1\xe2\x80\xab" "2\xe2\x80\xad" "3",
+	    SAN_DISPLAY, "123");
+	/* Isolates U+2066-U+2069. */
+	CLEAN("\xe2\x81\xa6x\xe2\x81\xa7y\xe2\x81\xa8z\xe2\x81\xa9",
+	    SAN_DISPLAY, "xyz");
+	/* Marks: U+200E LRM, U+200F RLM, U+061C ALM. */
+	CLEAN("\xe2\x80\x8e" "a\xe2\x80\x8f" "b\xd8\x9c" "c", SAN_DISPLAY,
+	    "abc");
+	/* Zero width space, non-joiner, joiner. */
+	CLEAN("ad\xe2\x80\x8bmin\xe2\x80\x8c\xe2\x80\x8d", SAN_DISPLAY,
+	    "admin");
+	/* Line and paragraph separators. */
+	CLEAN("one\xe2\x80\xa8two\xe2\x80\xa9three", SAN_DISPLAY,
+	    "onetwothree");
+	/* Word joiner, invisible operators U+2060-U+2064, U+206A-U+206F. */
+	CLEAN("\xe2\x81\xa0\xe2\x81\xa1\xe2\x81\xa4w\xe2\x81\xaa"
+	    "\xe2\x81\xaf", SAN_DISPLAY, "w");
+	/* BOM, interlinear annotation, Mongolian vowel separator. */
+	CLEAN("\xef\xbb\xbfx\xef\xbf\xb9y\xef\xbf\xbbz\xe1\xa0\x8e",
+	    SAN_DISPLAY, "xyz");
+	/* Tag characters U+E0000-U+E007F hide text in plain sight. */
+	CLEAN("hi\xf3\xa0\x80\x81\xf3\xa0\x81\xbf", SAN_DISPLAY, "hi");
+	/* Neighbours stay: U+200A, U+2010, U+2027, U+202F, U+205F. */
+	CLEAN("\xe2\x80\x8a\xe2\x80\x90\xe2\x80\xa7\xe2\x80\xaf"
+	    "\xe2\x81\x9f", SAN_DISPLAY,
+	    "\xe2\x80\x8a\xe2\x80\x90\xe2\x80\xa7\xe2\x80\xaf"
+	    "\xe2\x81\x9f");
+	/* U+FEFE, U+FFFC, U+E0080 and ordinary text are kept. */
+	CLEAN("\xef\xbb\xbe\xef\xbf\xbc\xf3\xa0\x82\x80" "caf\xc3\xa9",
+	    SAN_DISPLAY,
+	    "\xef\xbb\xbe\xef\xbf\xbc\xf3\xa0\x82\x80" "caf\xc3\xa9");
+	/* With SAN_TRIM: a hidden character does not shield a blank. */
+	CLEAN(" \xe2\x80\x8b x \xef\xbb\xbf", SAN_DISPLAY | SAN_TRIM, "x");
+	/* Escapes and invalid bytes are handled as without the flag. */
+	CLEAN("\x1b[31m\xe2\x80\xaer\xff", SAN_DISPLAY, "r?");
+}
+
+/* Random input: no hidden character survives SAN_DISPLAY. */
+static void
+t_display_random(void)
+{
+	static const char	*pieces[] = { "a", " ", "\xe2\x80\xae",
+				    "\xe2\x81\xa6", "\xe2\x80\x8b",
+				    "\xef\xbb\xbf", "\xe2\x80", "\xc3\xa9",
+				    "\xf3\xa0\x80\x81", "\x1b[", "\xe2" };
+	unsigned char		 in[64], out[64];
+	uint32_t		 seed = 777;
+	size_t			 n, len, i, k, p;
+	unsigned long		 cp;
+	int			 iter, bad = 0;
+
+	for (iter = 0; iter < 20000 && !bad; iter++) {
+		for (n = 0; n < sizeof(in) - 4; n += p) {
+			const char	*s = pieces[rnd(&seed) % 11];
+
+			p = strlen(s);
+			memcpy(in + n, s, p);
+			if (rnd(&seed) % 16 == 0)
+				break;
+		}
+		len = san_text((char *)out, in, n, SAN_DISPLAY);
+		for (i = 0; i < len && !bad; i += k) {
+			if ((k = san_utf8_len(out + i, len - i)) == 0) {
+				bad = !CHECK(k > 0);
+				break;
+			}
+			cp = out[i] & (0x7f >> k);
+			for (p = 1; p < k; p++)
+				cp = (cp << 6) | (out[i + p] & 0x3f);
+			if (k == 1)
+				cp = out[i];
+			bad |= !CHECK(cp != 0x202e && cp != 0x2066 &&
+			    cp != 0x200b && cp != 0xfeff && cp != 0xe0001);
+		}
+		if (bad) {
+			FAIL("iteration %d, input:", iter);
+			printf("#   ");
+			unit_show(in, n);
+			printf("\n");
+		}
+	}
+}
+
 static void
 t_random(void)
 {
@@ -343,6 +437,10 @@ main(void)
 	unit_run("sanitize: each invalid UTF-8 byte becomes ?",
 	    t_invalid_utf8);
 	unit_run("sanitize: valid multibyte UTF-8 is kept", t_valid_utf8);
+	unit_run("sanitize: SAN_DISPLAY removes bidi controls and invisible "
+	    "format characters", t_display);
+	unit_run("sanitize: SAN_DISPLAY leaves no hidden character in random "
+	    "input", t_display_random);
 	unit_run("sanitize: C1 controls are removed", t_c1);
 	unit_run("sanitize: empty after cleaning has length 0", t_empty);
 	unit_run("sanitize: random input gives clean, bounded output",
