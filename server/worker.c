@@ -318,6 +318,20 @@ worker_announce_orphan(const struct hub_client_info *ci, void *arg)
 }
 
 /*
+ * The shared sockets wake one worker each time (EV_EXCLUSIVE).  If that
+ * one is stopped, the connection or datagram waits in the kernel and
+ * nobody else is told: so every worker also tries them now and then.
+ */
+static void
+worker_poll_shared(int64_t now)
+{
+	if (w.accepting)
+		worker_accept(now);
+	if (conf.socks.udp_fd != -1)
+		udp_serve(conf.socks.udp_fd);
+}
+
+/*
  * Held back by a slow reader: stay held, and sleep no longer than until
  * the slowest one would be untethered, or let go and read the clients
  * held (return 0: at once).  -1 when not held.
@@ -371,7 +385,7 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 	struct sigaction	 sa;
 	enum src_kind		*kind;
 	static char		 procname[32];
-	int64_t			 now, timeout, wait;
+	int64_t			 now, timeout, wait, last_poll = 0;
 	int			 i, n;
 	char			 byte;
 
@@ -437,6 +451,10 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 			fatal("ev_wait");
 		}
 		now = now_ms();
+		if (now - last_poll >= WORKER_BEAT_MS) {
+			worker_poll_shared(now);
+			last_poll = now;
+		}
 		for (i = 0; i < n; i++) {
 			kind = events[i].udata;
 			switch (*kind) {

@@ -32,18 +32,32 @@ place() {
 	return 1
 }
 
-@test "publishers are held back while a worker is behind, and nothing is lost" {
-	local dir=$BATS_TEST_TMPDIR v pid n=3000
-	# 3,000 records of ~100 bytes: over four times the 64 KiB ring.
+# stop_and_flood N: a chatd with a 64 KiB ring, a sender on worker 1
+# and a reader on worker 2, both read into files; worker 2 is stopped
+# (STOPPED_PID) and the sender sends N lines of ~100 bytes in the ring.
+stop_and_flood() {
+	local dir=$BATS_TEST_TMPDIR v
 	start_server -w 2 -v -r 0 -R 64k
 	place sender 1
 	place reader 2
 	v=FD_reader; in_background cat <&"${!v}" >"$dir/reader.out"
 	v=FD_sender; in_background cat <&"${!v}" >"$dir/sender.out"
-	pid=$(worker_pid 2)
-	kill -STOP "$pid"
+	STOPPED_PID=$(worker_pid 2)
+	kill -STOP "$STOPPED_PID"
 	v=FD_sender
-	seq -f 'line %g' 1 "$n" >&"${!v}"
+	seq -f 'line %g' 1 "$1" >&"${!v}"
+}
+
+# in_order FILE: the sender's lines in FILE come in increasing order.
+in_order() {
+	awk '/ said: line / { if ($NF + 0 <= last) exit 1; last = $NF + 0 }' "$1"
+}
+
+@test "publishers are held back while a worker is behind, and nothing is lost" {
+	local dir=$BATS_TEST_TMPDIR pid n=3000
+	# 3,000 records of ~100 bytes: over four times the 64 KiB ring.
+	stop_and_flood "$n"
+	pid=$STOPPED_PID
 	# Worker 1 stops reading its sender, well short of the ring.
 	wait_for worker_is 1 held || { kill -CONT "$pid"; return 1; }
 	kill -CONT "$pid"
@@ -55,21 +69,15 @@ place() {
 	run ! grep -q 'messages lost' "$dir/reader.out"
 	[ "$(grep -c "^Client ($ADDR_sender) said: line " "$dir/reader.out")" \
 	    -eq "$n" ]
+	in_order "$dir/reader.out"
 	[ "$(scoreboard_row 1 | awk '{ print $9 }')" -ge 1 ]
 	stop_server
 }
 
 @test "a stopped worker is untethered: the others go on, it resynchronises" {
-	local dir=$BATS_TEST_TMPDIR v pid n=3000 row
-	start_server -w 2 -v -r 0 -R 64k
-	place sender 1
-	place reader 2
-	v=FD_reader; in_background cat <&"${!v}" >"$dir/reader.out"
-	v=FD_sender; in_background cat <&"${!v}" >"$dir/sender.out"
-	pid=$(worker_pid 2)
-	kill -STOP "$pid"
-	v=FD_sender
-	seq -f 'line %g' 1 "$n" >&"${!v}"
+	local dir=$BATS_TEST_TMPDIR pid n=3000 row
+	stop_and_flood "$n"
+	pid=$STOPPED_PID
 	# The sender is acknowledged in full while worker 2 still stands.
 	wait_for grep -q "^\"line $n\" received by the server\$" \
 	    "$dir/sender.out" || { kill -CONT "$pid"; return 1; }
@@ -84,9 +92,7 @@ place() {
 	say sender "after"
 	wait_for grep -q "^Client ($ADDR_sender) said: after\$" \
 	    "$dir/reader.out"
-	run awk '/ said: line / { if ($NF + 0 <= last) exit 1; last = $NF + 0 }' \
-	    "$dir/reader.out"
-	[ "$status" -eq 0 ]
+	in_order "$dir/reader.out"
 	wait_for worker_is 2 0
 	stop_server
 }
@@ -133,19 +139,16 @@ place() {
 }
 
 @test "while publishers wait, UDP is answered and newcomers are welcomed" {
-	local dir=$BATS_TEST_TMPDIR v pid n=3000
-	start_server -w 2 -v -r 0 -R 64k
-	place sender 1
-	v=FD_sender; in_background cat <&"${!v}" >"$dir/sender.out"
-	pid=$(worker_pid 2)
-	kill -STOP "$pid"
-	v=FD_sender
-	seq -f 'line %g' 1 "$n" >&"${!v}"
+	local pid
+	stop_and_flood 3000
+	pid=$STOPPED_PID
 	wait_for worker_is 1 held || { kill -CONT "$pid"; return 1; }
 	run -0 "$CHATC" -u 127.0.0.1 "$UDP_PORT" <<<'ping'
-	kill -CONT "$pid"
 	[[ "${lines[1]}" == "Server response: Message received at "* ]] || {
-		echo "# $output" >&2; return 1; }
+		kill -CONT "$pid"; echo "# $output" >&2; return 1; }
+	connect late
+	expect_welcome late || { kill -CONT "$pid"; return 1; }
+	kill -CONT "$pid"
 	stop_server
 }
 
