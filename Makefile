@@ -41,9 +41,11 @@ ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -M
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
+	   common/proctitle.c \
 	   common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
-	   server/clients.c server/udp.c server/listen.c server/scoreboard.c
+	   server/clients.c server/udp.c server/listen.c server/scoreboard.c \
+	   server/pidfile.c server/detach.c
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 	   server/listen.c
 CHATC	 = client/chatc.c client/tty.c client/udpc.c

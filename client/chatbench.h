@@ -12,9 +12,7 @@
 
 #include "buf.h"
 
-#ifndef VERSION
-#define VERSION		"0.1"
-#endif
+#include "version.h"
 
 /* stats.c */
 

@@ -8,9 +8,7 @@
 
 #include "proto.h"
 
-#ifndef VERSION
-#define VERSION		"0.1"
-#endif
+#include "version.h"
 
 /*
  * The longest server line shown whole.  The server's own lines stay under

@@ -45,13 +45,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ev.h"
 #include "hub.h"
 
 #define HUB_MAGIC	0x63686174647562ULL	/* "chatdub" */
-#define HUB_VERSION	1
+#define HUB_VERSION	2
 #define HUB_ALIGN	8
 
 struct hub_lock {
@@ -75,6 +76,7 @@ struct hub_slot {
 	_Atomic uint64_t	w_msgs_in;
 	_Atomic uint64_t	w_msgs_out;
 	_Atomic uint64_t	w_bytes_out;
+	_Atomic uint64_t	w_cursor;	/* its ring position, bytes */
 };
 
 struct hub_reg {
@@ -94,6 +96,7 @@ struct hub_shared {
 	size_t			s_reg_off;
 	size_t			s_ring_off;
 	size_t			s_total;
+	int64_t			s_started;	/* time(3) at creation */
 
 	struct hub_lock		s_ring_lock;
 	_Atomic uint64_t	s_reserve;	/* writers write below this */
@@ -114,6 +117,11 @@ struct hub {
 	struct hub_reg		*h_reg;
 	unsigned char		*h_ring;
 	size_t			 h_size;
+	int			 h_fd;		/* kept to fstat the object */
+	/* The sizes as created: the shared copies are checked against them. */
+	size_t			 h_ring_size;
+	int			 h_nworkers;
+	unsigned		 h_max_clients;
 	char			 h_name[HUB_NAME_MAX];
 	int			 h_self;	/* worker slot, -1 in master */
 	pid_t			 h_pid;
@@ -156,9 +164,131 @@ lock_give(struct hub_lock *l)
 }
 
 void
-hub_name(char *buf, size_t len, int port)
+hub_name(char *buf, size_t len, const char *host, int port)
 {
-	snprintf(buf, len, "/chatd-%d", port);
+	snprintf(buf, len, "/chatd-%s-%d", host, port);
+}
+
+/* Where the registry and the ring start, and the object's whole size. */
+static int
+hub_layout(size_t ring_size, unsigned max_clients, size_t *reg_off,
+    size_t *ring_off, size_t *total)
+{
+	size_t	reg = align_up(sizeof(struct hub_shared), 64);
+
+	if (max_clients > (HUB_RING_MAX - reg) / sizeof(struct hub_reg)) {
+		errno = EINVAL;
+		return -1;
+	}
+	*reg_off = reg;
+	*ring_off = align_up(reg + (size_t)max_clients *
+	    sizeof(struct hub_reg), 64);
+	*total = *ring_off + ring_size;
+	return 0;
+}
+
+size_t
+hub_size(size_t ring_size, unsigned max_clients)
+{
+	size_t	reg_off, ring_off, total;
+
+	if (hub_layout(ring_size, max_clients, &reg_off, &ring_off,
+	    &total) == -1)
+		return 0;
+	return total;
+}
+
+/*
+ * What is wrong with a header read from an object of "size" bytes, or
+ * NULL if every size in it is consistent and may be trusted.
+ */
+static const char *
+hub_header_problem(const struct hub_shared *sh, off_t size)
+{
+	size_t	reg_off, ring_off, total;
+
+	if (size < (off_t)sizeof(*sh))
+		return "truncated (smaller than its header)";
+	if (sh->s_magic != HUB_MAGIC)
+		return "not a chatd hub (bad magic number)";
+	if (sh->s_version != HUB_VERSION)
+		return "made by another version of chatd";
+	if (sh->s_nworkers < 1 || sh->s_nworkers > HUB_WORKERS_MAX)
+		return "corrupt header (worker count out of range)";
+	if (sh->s_ring_size < HUB_RING_MIN || sh->s_ring_size > HUB_RING_MAX ||
+	    sh->s_ring_size % HUB_ALIGN != 0)
+		return "corrupt header (ring size out of range)";
+	if (hub_layout(sh->s_ring_size, sh->s_max_clients, &reg_off,
+	    &ring_off, &total) == -1 || sh->s_reg_off != reg_off ||
+	    sh->s_ring_off != ring_off || sh->s_total != total)
+		return "corrupt header (inconsistent layout)";
+	if ((uint64_t)size < total)
+		return "truncated (smaller than its header says)";
+	if ((uint64_t)size != total)
+		return "corrupt (larger than its header says)";
+	return NULL;
+}
+
+int
+hub_probe(const char *name, struct hub_info *hi)
+{
+	struct hub_shared	sh;
+	struct stat		st;
+	int			fd;
+	ssize_t			n;
+	pid_t			pid;
+
+	memset(hi, 0, sizeof(*hi));
+	if ((fd = shm_open(name, O_RDONLY, 0)) == -1) {
+		if (errno != ENOENT)
+			return -1;
+		hi->hi_state = HUB_ABSENT;
+		return 0;
+	}
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	hi->hi_uid = st.st_uid;
+	hi->hi_size = st.st_size;
+	memset(&sh, 0, sizeof(sh));
+	n = st.st_size >= (off_t)sizeof(sh) ? pread(fd, &sh, sizeof(sh), 0) :
+	    0;
+	close(fd);
+	if (n == -1)
+		return -1;
+	if ((hi->hi_problem = hub_header_problem(&sh, st.st_size)) != NULL) {
+		hi->hi_state = HUB_INVALID;
+		return 0;
+	}
+	pid = atomic_load(&sh.s_master);
+	hi->hi_master = pid;
+	if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 ||
+	    errno == EPERM))
+		hi->hi_state = HUB_RUNNING;
+	else
+		hi->hi_state = HUB_STALE;
+	return 0;
+}
+
+int
+hub_check(const struct hub *h, const char **problem)
+{
+	const struct hub_shared	*sh = h->h_sh;
+	struct stat		 st;
+
+	*problem = NULL;
+	if (fstat(h->h_fd, &st) == -1)
+		return -1;
+	/* The size first: touching a truncated mapping raises SIGBUS. */
+	if (st.st_size < (off_t)h->h_size)
+		*problem = "truncated (smaller than its header says)";
+	else if ((*problem = hub_header_problem(sh, st.st_size)) == NULL &&
+	    (sh->s_ring_size != h->h_ring_size ||
+	    sh->s_nworkers != h->h_nworkers ||
+	    sh->s_max_clients != h->h_max_clients))
+		*problem = "corrupt header (sizes changed since it was made)";
+	return *problem == NULL ? 0 : -1;
 }
 
 /* Map an open object of the given size; NULL with errno. */
@@ -177,6 +307,7 @@ hub_map(int fd, size_t size, int prot, const char *name)
 	}
 	h->h_sh = p;
 	h->h_size = size;
+	h->h_fd = fd;
 	h->h_self = -1;
 	h->h_pid = getpid();
 	snprintf(h->h_name, sizeof(h->h_name), "%s", name);
@@ -188,34 +319,56 @@ hub_map(int fd, size_t size, int prot, const char *name)
 static void
 hub_locate(struct hub *h)
 {
+	h->h_ring_size = h->h_sh->s_ring_size;
+	h->h_nworkers = h->h_sh->s_nworkers;
+	h->h_max_clients = h->h_sh->s_max_clients;
 	h->h_reg = (struct hub_reg *)((char *)h->h_sh + h->h_sh->s_reg_off);
 	h->h_ring = (unsigned char *)h->h_sh + h->h_sh->s_ring_off;
 }
 
-/* Remove an object left by a chatd that is gone; EADDRINUSE if alive. */
+/*
+ * Remove an object left by a chatd that is gone, or anything else under
+ * the name; EADDRINUSE if its master lives.  Whose object it is, is the
+ * caller's question (hub_probe): this removes what it is allowed to.
+ */
 static int
 hub_remove_stale(const char *name)
 {
-	struct hub_shared	sh;
-	int			fd;
-	ssize_t			n;
-	pid_t			pid;
+	struct hub_info	hi;
 
-	if ((fd = shm_open(name, O_RDONLY, 0)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	n = pread(fd, &sh, sizeof(sh), 0);
-	close(fd);
-	if (n == (ssize_t)sizeof(sh) && sh.s_magic == HUB_MAGIC) {
-		pid = atomic_load(&sh.s_master);
-		if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 ||
-		    errno == EPERM)) {
-			errno = EADDRINUSE;
-			return -1;
-		}
+	if (hub_probe(name, &hi) == -1)
+		return -1;
+	if (hi.hi_state == HUB_ABSENT)
+		return 0;
+	if (hi.hi_state == HUB_RUNNING) {
+		errno = EADDRINUSE;
+		return -1;
 	}
 	if (shm_unlink(name) == -1 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+/*
+ * Give the object its size with the memory reserved, so that a full
+ * shared-memory filesystem is ENOSPC now and never SIGBUS in a worker.
+ */
+static int
+hub_reserve(int fd, size_t total)
+{
+	int	rv;
+
+	rv = posix_fallocate(fd, 0, (off_t)total);
+	if (rv == 0)
+		return 0;
+	/*
+	 * XXX systems whose shared memory cannot be fallocated (EINVAL,
+	 * EOPNOTSUPP) get the size without the reservation.
+	 */
+	if (rv == EINVAL || rv == EOPNOTSUPP)
+		return ftruncate(fd, (off_t)total);
+	errno = rv;
+	return -1;
 }
 
 struct hub *
@@ -229,20 +382,18 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 
 	if (nworkers < 1 || nworkers > HUB_WORKERS_MAX ||
 	    ring_size < HUB_RING_MIN || ring_size > HUB_RING_MAX ||
-	    ring_size % HUB_ALIGN != 0) {
+	    ring_size % HUB_ALIGN != 0 ||
+	    hub_layout(ring_size, max_clients, &reg_off, &ring_off,
+	    &total) == -1) {
 		errno = EINVAL;
 		return NULL;
 	}
-	reg_off = align_up(sizeof(struct hub_shared), 64);
-	ring_off = align_up(reg_off + (size_t)max_clients *
-	    sizeof(struct hub_reg), 64);
-	total = ring_off + ring_size;
 
 	if (hub_remove_stale(name) == -1)
 		return NULL;
 	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1)
 		return NULL;
-	if (ftruncate(fd, (off_t)total) == -1 ||
+	if (hub_reserve(fd, total) == -1 ||
 	    (h = hub_map(fd, total, PROT_READ | PROT_WRITE, name)) == NULL) {
 		saved = errno;
 		close(fd);
@@ -250,9 +401,8 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 		errno = saved;
 		return NULL;
 	}
-	close(fd);
 
-	/* ftruncate gave zeroed memory: only non-zero fields are set. */
+	/* A new object is zeroed: only non-zero fields are set. */
 	sh = h->h_sh;
 	sh->s_version = HUB_VERSION;
 	sh->s_nworkers = nworkers;
@@ -261,6 +411,7 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 	sh->s_reg_off = reg_off;
 	sh->s_ring_off = ring_off;
 	sh->s_total = total;
+	sh->s_started = (int64_t)time(NULL);
 	atomic_store(&sh->s_next_id, 1);
 	if (lock_init(&sh->s_ring_lock) == -1 ||
 	    lock_init(&sh->s_reg_lock) == -1) {
@@ -282,22 +433,31 @@ hub_attach(const char *name)
 {
 	struct hub_shared	 sh;
 	struct hub		*h;
+	struct stat		 st;
 	int			 fd;
-	ssize_t			 n;
+	ssize_t			 n = 0;
 
 	if ((fd = shm_open(name, O_RDONLY, 0)) == -1)
 		return NULL;
-	n = pread(fd, &sh, sizeof(sh), 0);
-	if (n != (ssize_t)sizeof(sh) || sh.s_magic != HUB_MAGIC ||
-	    sh.s_version != HUB_VERSION) {
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return NULL;
+	}
+	memset(&sh, 0, sizeof(sh));
+	if (st.st_size >= (off_t)sizeof(sh))
+		n = pread(fd, &sh, sizeof(sh), 0);
+	/* Every size in the header is checked before it is used. */
+	if (n != (ssize_t)sizeof(sh) ||
+	    hub_header_problem(&sh, st.st_size) != NULL) {
 		close(fd);
 		errno = EPROTO;
 		return NULL;
 	}
-	h = hub_map(fd, sh.s_total, PROT_READ, name);
-	close(fd);
-	if (h != NULL)
-		hub_locate(h);
+	if ((h = hub_map(fd, sh.s_total, PROT_READ, name)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	hub_locate(h);
 	return h;
 }
 
@@ -307,7 +467,14 @@ hub_detach(struct hub *h)
 	if (h == NULL)
 		return;
 	munmap(h->h_sh, h->h_size);
+	close(h->h_fd);
 	free(h);
+}
+
+const char *
+hub_path(const struct hub *h)
+{
+	return h->h_name;
 }
 
 int
@@ -319,13 +486,7 @@ hub_unlink(struct hub *h)
 int
 hub_chown(struct hub *h, uid_t uid, gid_t gid)
 {
-	int	fd, rv;
-
-	if ((fd = shm_open(h->h_name, O_RDWR, 0)) == -1)
-		return -1;
-	rv = fchown(fd, uid, gid);
-	close(fd);
-	return rv;
+	return fchown(h->h_fd, uid, gid);
 }
 
 void
@@ -354,6 +515,7 @@ hub_worker_start(struct hub *h, int w, pid_t pid)
 	atomic_store(&s->w_bytes_out, 0);
 	atomic_store(&s->w_wake_pending, 0);
 	atomic_store(&s->w_kick, 0);
+	atomic_store(&s->w_cursor, atomic_load(&h->h_sh->s_head));
 	atomic_store(&s->w_pid, pid);
 }
 
@@ -778,7 +940,7 @@ hub_count_clients(struct hub *h, int delta)
 int
 hub_nworkers(const struct hub *h)
 {
-	return h->h_sh->s_nworkers;
+	return h->h_nworkers;
 }
 
 void
@@ -791,6 +953,20 @@ hub_worker_stats(const struct hub *h, int w, struct hub_stats *st)
 	st->st_msgs_in = atomic_load(&s->w_msgs_in);
 	st->st_msgs_out = atomic_load(&s->w_msgs_out);
 	st->st_bytes_out = atomic_load(&s->w_bytes_out);
+	st->st_cursor = atomic_load(&s->w_cursor);
+}
+
+void
+hub_worker_position(struct hub *h, uint64_t pos)
+{
+	atomic_store_explicit(&h->h_sh->s_workers[h->h_self].w_cursor, pos,
+	    memory_order_relaxed);
+}
+
+int64_t
+hub_started(const struct hub *h)
+{
+	return h->h_sh->s_started;
 }
 
 unsigned
@@ -814,5 +990,5 @@ hub_head(const struct hub *h)
 size_t
 hub_ring_size(const struct hub *h)
 {
-	return h->h_sh->s_ring_size;
+	return h->h_ring_size;
 }

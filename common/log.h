@@ -9,7 +9,8 @@
 
 enum log_dest {
 	LOG_TO_STDERR,
-	LOG_TO_SYSLOG
+	LOG_TO_SYSLOG,
+	LOG_TO_BOTH		/* detaching: syslog, and stderr until ready */
 };
 
 /*

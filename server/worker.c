@@ -278,6 +278,7 @@ worker_drain(void)
 	}
 	if (delivered > 0)
 		hub_count_out(w.hub, delivered, 0);
+	hub_worker_position(w.hub, w.cursor.hc_pos);
 }
 
 /* A dead worker's clients: tell everyone they are gone. */

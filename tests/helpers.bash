@@ -97,7 +97,7 @@ teardown() {
 		wait "$SERVER_PID" 2>/dev/null
 	fi
 	if [ -n "${TCP_PORT:-}" ]; then
-		rm -f "/dev/shm/chatd-$TCP_PORT"
+		rm -f "/dev/shm/chatd-127.0.0.1-$TCP_PORT"
 	fi
 	# A failing test shows the server's log; a passing one stays quiet.
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then

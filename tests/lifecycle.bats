@@ -20,7 +20,7 @@ load helpers
 	wait_for not_running "$SERVER_PID"
 	run -0 wait "$SERVER_PID"
 	SERVER_PID=
-	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$TCP_PORT" ]
 }
 
 @test "SIGINT stops the server the same way" {
@@ -32,7 +32,7 @@ load helpers
 	wait_for not_running "$SERVER_PID"
 	run -0 wait "$SERVER_PID"
 	SERVER_PID=
-	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$TCP_PORT" ]
 }
 
 @test "a client that never reads does not hold up the stop" {
@@ -48,7 +48,7 @@ load helpers
 	wait_for not_running "$SERVER_PID"
 	kill "$BG_PID" 2>/dev/null || true
 	SERVER_PID=
-	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$TCP_PORT" ]
 }
 
 @test "SIGPIPE never kills the server" {

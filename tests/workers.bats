@@ -57,13 +57,13 @@ join_on_two_workers() {
 	wait_for not_running "$p1"
 	wait_for not_running "$p2"
 	# The killed master left its hub behind; the next one replaces it.
-	[ -e "/dev/shm/chatd-$port" ]
+	[ -e "/dev/shm/chatd-127.0.0.1-$port" ]
 	launch "$CHATD" -b 127.0.0.1 -p "$port"
 	join a
 	say a "fresh"
 	expect a '"fresh" received by the server'
 	stop_server
-	[ ! -e "/dev/shm/chatd-$port" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$port" ]
 }
 
 @test "a stalled worker resynchronises and reports what it lost" {
@@ -123,6 +123,6 @@ join_on_two_workers() {
 	run -0 wait "$SERVER_PID"
 	SERVER_PID=
 	! grep -q 'replaced' "$log"
-	grep -qx 'chatd: stopped' "$log"
-	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+	grep -qx 'chatd: master: stopped' "$log"
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$TCP_PORT" ]
 }
