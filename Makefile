@@ -41,7 +41,7 @@ ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -M
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
-	   common/proctitle.c \
+	   common/longopt.c common/proctitle.c \
 	   common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/clients.c server/udp.c server/listen.c server/scoreboard.c \

@@ -35,6 +35,7 @@
 
 #include "buf.h"
 #include "ev.h"
+#include "longopt.h"
 #include "proto.h"
 #include "util.h"
 #include "chatbench.h"
@@ -115,6 +116,14 @@ args_parse(int argc, char *argv[])
 	bench.duration = CB_DURATION;
 	bench.warmup = CB_WARMUP;
 
+	switch (longopt_find(argc, argv)) {
+	case 'h':
+		usage(stdout);
+		exit(0);
+	case 'V':
+		printf("chatbench %s\n", VERSION);
+		exit(0);
+	}
 	/* getopt(3) knows no long options: take --json out first. */
 	for (i = j = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {

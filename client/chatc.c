@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "longopt.h"
 #include "net.h"
 #include "sanitize.h"
 #include "util.h"
@@ -584,6 +585,14 @@ main(int argc, char *argv[])
 	char		 why[NET_ERR_MAX];
 	int		 ch, udp = 0, port;
 
+	switch (longopt_find(argc, argv)) {
+	case 'h':
+		usage(stdout);
+		return 0;
+	case 'V':
+		printf("chatc %s\n", VERSION);
+		return 0;
+	}
 	/* Our own messages, in the same "chatc: ..." form as the others. */
 	while ((ch = getopt(argc, argv, ":hn:uV")) != -1) {
 		switch (ch) {

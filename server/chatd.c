@@ -23,6 +23,7 @@
 
 #include "chatd.h"
 #include "log.h"
+#include "longopt.h"
 #include "net.h"
 #include "proctitle.h"
 #include "util.h"
@@ -73,22 +74,6 @@ raise_nofile(void)
 		log_info("clients limited to %lu by the descriptor limit",
 		    room);
 		conf.opts.max_clients = (unsigned)room;
-	}
-}
-
-/* --help and --version, anywhere before "--", as GNU programs take them. */
-static void
-long_options(int argc, char *argv[])
-{
-	int	i;
-
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strcmp(argv[i], "--help") == 0)
-			usage(0);
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("chatd %s\n", VERSION);
-			exit(0);
-		}
 	}
 }
 
@@ -203,7 +188,13 @@ main(int argc, char *argv[])
 
 	proctitle_init(argc, argv);
 	log_init("chatd", LOG_TO_STDERR, 0);
-	long_options(argc, argv);
+	switch (longopt_find(argc, argv)) {
+	case 'h':
+		usage(0);
+	case 'V':
+		printf("chatd %s\n", VERSION);
+		exit(0);
+	}
 	srv_opts_init(&conf.opts);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	conf.workers = ncpu < 1 ? 1 : ncpu > HUB_WORKERS_MAX ?
