@@ -75,6 +75,12 @@ $(O)/chatc: $(CHATC:%.c=$(O)/%.o) $(COMMON_O)
 $(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS) -lm
 
+# The suite's fake server, in place of nc (tests/chatc.bats).
+TCPCAT	 = $(O)/tests/tcpcat
+
+$(TCPCAT): $(O)/tests/tcpcat.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
 
@@ -94,8 +100,9 @@ $(PORTABLE_CHATD): $(CHATD) $(COMMON) $(wildcard common/*.h server/*.h)
 	    $(PORTABLE_CHATD)
 
 # The bats suite ends with its own "N passed, N failed" line (tests/run).
-test: all $(UNIT_BINS) $(PORTABLE_CHATD)
-	@PORTABLE_CHATD=$(PORTABLE_CHATD) sh tests/run $(UNIT_BINS)
+test: all $(UNIT_BINS) $(PORTABLE_CHATD) $(TCPCAT)
+	@PORTABLE_CHATD=$(PORTABLE_CHATD) TCPCAT=$(CURDIR)/$(TCPCAT) \
+	    sh tests/run $(UNIT_BINS)
 
 sanitize:
 	$(MAKE) SANITIZE=address,undefined test

@@ -18,6 +18,8 @@ TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 CHATD=${CHATD:-$TOP/chatd}
 CHATC=${CHATC:-$TOP/chatc}
 CHATD_SELECT=${CHATD_SELECT:-$TOP/chatd-select}
+# The suite's own fake server (tests/tcpcat.c), in place of nc.
+TCPCAT=${TCPCAT:-$TOP/build/tests/tcpcat}
 # The server the protocol tests run against; chatd unless told otherwise.
 SERVER=${SERVER:-$CHATD}
 DEADLINE=${DEADLINE:-5}
