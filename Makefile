@@ -100,9 +100,13 @@ $(PORTABLE_CHATD): $(CHATD) $(COMMON) $(wildcard common/*.h server/*.h)
 	    $(PORTABLE_CHATD)
 
 # The bats suite ends with its own "N passed, N failed" line (tests/run).
-test: all $(UNIT_BINS) $(PORTABLE_CHATD) $(TCPCAT)
+# tools first: a missing one is named with its package, in one line.
+test: tools all $(UNIT_BINS) $(PORTABLE_CHATD) $(TCPCAT)
 	@PORTABLE_CHATD=$(PORTABLE_CHATD) TCPCAT=$(CURDIR)/$(TCPCAT) \
 	    sh tests/run $(UNIT_BINS)
+
+tools:
+	@CC="$(CC)" sh tests/tools
 
 sanitize:
 	$(MAKE) SANITIZE=address,undefined test
@@ -145,7 +149,7 @@ clean:
 # after the suite's closing line.
 .SECONDARY:
 
-.PHONY: all links unit test sanitize valgrind lint-man install uninstall \
+.PHONY: all links unit test tools sanitize valgrind lint-man install uninstall \
 	run clean compare
 
 -include $(shell find build -name '*.d' 2>/dev/null)
