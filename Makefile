@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatd -- plain make; see README.md.
 #
 #   make                 build every program

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatbench.c -- the load generator behind the classroom comparison:
  * many chat clients in one process, on non-blocking sockets and one

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatbench.h -- the load generator's private structs and prototypes.
  */

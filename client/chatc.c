@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatc.c -- the chat client: options, connecting, and the two ways of
  * talking to the server: plain lines when stdin and stdout are not both

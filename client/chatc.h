@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatc.h -- the chat client's private structs and prototypes.
  */

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * hub.h -- the hub: one POSIX shared-memory object holding the message
  * ring every worker publishes to and reads from, the registry of every

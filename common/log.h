@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * log.h -- logging for the daemons: stderr in the foreground, syslog
  * when detached.  The only file in common/ that may print or exit.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * util.h -- parsing of option values.  Nothing here prints; every
  * function returns 0 on success and -1 with errno set (EINVAL for

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatd.h -- private structures and prototypes of the servers, chatd
  * and chatd-select, grouped by the file that defines them.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * select.c -- chatd-select, the classic single-process chat server: the
  * baseline that chatd is compared with.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatc: arguments, pipe mode, -u, and terminal mode driven through tmux.
 #
 # Terminal tests run chatc in a pane of a private tmux server (its own

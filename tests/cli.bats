@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatd's command line: usage, bad options and values, taken ports.
 
 load helpers

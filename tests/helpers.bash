@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # tests/helpers.bash -- loaded by every .bats file; owns the processes.
 #
 #   start_server [ARGS]   start $SERVER on 127.0.0.1 port 0 and wait for

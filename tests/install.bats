@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # make install / uninstall into a staging directory.
 
 load helpers

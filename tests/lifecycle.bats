@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # Stopping: SIGTERM and SIGINT stop the server gracefully; nothing is
 # left behind.  Protocol tests: they run against $SERVER.
 

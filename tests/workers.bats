@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatd's processes: the master, its workers and the hub between them.
 
 load helpers

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_hub.c -- the shared-memory hub: publishing and reading, the ring
  * wrapping and readers falling behind, the registry, the scoreboard,
