@@ -4,12 +4,17 @@
 #   make                 build every program
 #   make test            build, then run the unit tests and the bats suite
 #   make sanitize        the same under AddressSanitizer + UBSan (build/asan)
-#   make install         PREFIX=/usr/local DESTDIR= (programs and man pages)
+#   make install         PREFIX=/usr/local DESTDIR= (programs, man pages and
+#                        contrib/chatd.service into SYSTEMDUNITDIR)
+#   make run             PORT=8080 BIND=127.0.0.1 WORKERS=(online CPUs)
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+# Where make install puts contrib/chatd.service (systemd also reads
+# /usr/local/lib/systemd/system); empty: no unit installed.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC	?= cc
 CSTD	 = -std=c11 -D_POSIX_C_SOURCE=200809L
@@ -128,20 +133,32 @@ install: all
 	install -m 755 $(O)/chatc $(O)/chatbench $(DESTDIR)$(BINDIR)
 	install -m 644 man/chatd.8 man/chatd-select.8 $(DESTDIR)$(MANDIR)/man8
 	install -m 644 man/chatc.1 man/chatbench.1 $(DESTDIR)$(MANDIR)/man1
+	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
+	    install -d $(DESTDIR)$(SYSTEMDUNITDIR) && \
+	    sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/chatd.service.in \
+	        >$(O)/chatd.service && \
+	    install -m 644 $(O)/chatd.service $(DESTDIR)$(SYSTEMDUNITDIR); \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(SBINDIR)/chatd-select
 	rm -f $(DESTDIR)$(BINDIR)/chatc $(DESTDIR)$(BINDIR)/chatbench
 	rm -f $(DESTDIR)$(MANDIR)/man8/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd-select.8
 	rm -f $(DESTDIR)$(MANDIR)/man1/chatc.1 $(DESTDIR)$(MANDIR)/man1/chatbench.1
+	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
+	    rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service; fi
 
 # The classroom comparison: chatd -w 1/2/4 against chatd-select.
 compare: all
 	sh bench/compare
 
-# Builds chatd and starts it on its defaults with four workers.
+# Builds chatd and runs it in the foreground; after its ready line, one
+# line says how to connect.  WORKERS defaults to the online CPUs.
+PORT	?= 8080
+BIND	?= 127.0.0.1
+WORKERS	?= 0
 run: all
-	./chatd -w 4 -b 127.0.0.1 -p 8080
+	@sh contrib/run "$(BIND)" "$(PORT)" "$(WORKERS)"
 
 clean:
 	rm -rf build chatd chatc chatd-select chatbench
