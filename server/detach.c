@@ -79,31 +79,42 @@ detach_start(void)
 	return 0;
 }
 
-/* The server is ready: release the waiting parent, let go of stderr. */
-void
-detach_done(void)
+/* Point stderr at /dev/null: the terminal is left behind. */
+static void
+detach_stderr(void)
 {
 	int	null;
 
-	if (detach_fd == -1)
-		return;
 	if ((null = open("/dev/null", O_RDWR)) != -1) {
 		dup2(null, STDERR_FILENO);
 		if (null > STDERR_FILENO)
 			close(null);
 	}
+}
+
+/* The server is ready: release the waiting parent, let go of stderr. */
+void
+detach_done(void)
+{
+	if (detach_fd == -1)
+		return;
+	detach_stderr();
 	while (write(detach_fd, "", 1) == -1 && errno == EINTR)
 		;
 	close(detach_fd);
 	detach_fd = -1;
 }
 
-/* A forked worker must not hold the parent's pipe open. */
+/*
+ * A worker forked before the ready line must not hold the parent's pipe
+ * or the terminal open: it logs to syslog only.
+ */
 void
 detach_forget(void)
 {
 	if (detach_fd != -1) {
 		close(detach_fd);
 		detach_fd = -1;
+		detach_stderr();
 	}
 }

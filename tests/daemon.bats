@@ -40,13 +40,13 @@ a_free_port() {
 
 @test "-d returns once the server is ready: the pidfile is there at once" {
 	local pidfile=$BATS_TEST_TMPDIR/chatd.pid pid
-	run --separate-stderr -0 "$CHATD" -d -b 127.0.0.1 -p 0 -w 1 -u none -P "$pidfile"
-	# The ready line is the last thing the terminal sees.
-	[[ "$stderr" =~ ^chatd:\ master:\ ready\ tcp=127\.0\.0\.1:[0-9]+\ udp=none\ workers=1$ ]]
-	[ -z "$output" ]
+	run --separate-stderr -0 "$CHATD" -d -b 127.0.0.1 -p 0 -w 2 -u none -P "$pidfile"
 	[ -s "$pidfile" ]
 	pid=$(cat "$pidfile")
 	SERVER_PID=$pid
+	# The ready line is the last thing the terminal sees.
+	[[ "$stderr" =~ ^chatd:\ master:\ ready\ tcp=127\.0\.0\.1:[0-9]+\ udp=none\ workers=2$ ]]
+	[ -z "$output" ]
 	[ "$(ps -o args= -p "$pid")" = "chatd: master" ]
 	kill -TERM "$pid"
 	wait_for not_running "$pid"
