@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,18 @@
 
 static int		 pidfile_fd = -1;
 static const char	*pidfile_path;
+static pid_t		 pidfile_owner;	/* who removes it at exit */
+
+/*
+ * Any exit of the owner removes the pidfile, a fatal one before the
+ * server ran included; a worker's exit (a forked copy) does not.
+ */
+static void
+pidfile_atexit(void)
+{
+	if (getpid() == pidfile_owner)
+		pidfile_remove();
+}
 
 /*
  * Open and lock path; 0, or -1 with a message in msg.  flock(2), not
@@ -67,6 +80,8 @@ pidfile_open(const char *path, char *msg, size_t len)
 	}
 	pidfile_fd = fd;
 	pidfile_path = path;
+	pidfile_owner = getpid();
+	atexit(pidfile_atexit);
 	return 0;
 fail:
 	close(fd);
@@ -82,6 +97,7 @@ pidfile_write(void)
 
 	if (pidfile_fd == -1)
 		return 0;
+	pidfile_owner = getpid();	/* -d forked */
 	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (ftruncate(pidfile_fd, 0) == -1 ||
 	    pwrite(pidfile_fd, line, (size_t)n, 0) != n)

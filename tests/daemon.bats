@@ -87,6 +87,15 @@ a_free_port() {
 	[ "$stderr" = "chatd: unknown user no-such-user-xyz" ]
 }
 
+@test "a startup failure after the pidfile was made removes it" {
+	local pidfile=$BATS_TEST_TMPDIR/chatd.pid
+	start_server -w 1 -u none
+	run --separate-stderr -1 "$CHATD" -d -b 127.0.0.1 -p "$TCP_PORT" -P "$pidfile"
+	[ "$stderr" = "chatd: bind tcp 127.0.0.1:$TCP_PORT: Address already in use" ]
+	[ ! -e "$pidfile" ]
+	stop_server
+}
+
 @test "a pidfile that is a symbolic link is refused and its target untouched" {
 	local dir=$BATS_TEST_TMPDIR
 	echo precious >"$dir/target"
