@@ -57,7 +57,7 @@ SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 CHATC	 = client/chatc.c client/tty.c client/udpc.c
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
-	   tests/unit/test_hub tests/unit/test_util
+	   tests/unit/test_hub tests/unit/test_util tests/unit/test_hubfile
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
