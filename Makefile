@@ -62,8 +62,10 @@ UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
 UNIT_BINS = $(UNITS:%=$(O)/%)
+# The suite's fake server, in place of nc (tests/chatc.bats); not installed.
+TCPCAT	 = $(O)/tests/tcpcat
 
-all: $(PROGS) links
+all: $(PROGS) $(TCPCAT) links
 
 # The programs are always reachable as ./chatd etc., whatever the build dir.
 links: $(PROGS)
@@ -81,8 +83,6 @@ $(O)/chatc: $(CHATC:%.c=$(O)/%.o) $(COMMON_O)
 $(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS) -lm
 
-# The suite's fake server, in place of nc (tests/chatc.bats).
-TCPCAT	 = $(O)/tests/tcpcat
 
 $(TCPCAT): $(O)/tests/tcpcat.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
