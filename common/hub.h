@@ -100,8 +100,10 @@ int	hub_probe(const char *name, struct hub_info *hi);
 /*
  * Master: create the object (removing a stale one whose master is dead;
  * EADDRINUSE if its master lives), size it for the ring, nworkers and
- * max_clients, and initialise the semaphores.  The handle is inherited
- * by every worker forked afterwards.  NULL with errno on failure.
+ * max_clients with its memory reserved (ENOSPC if the filesystem is too
+ * small: see hub_size), and initialise the semaphores.  The handle is
+ * inherited by every worker forked afterwards.  NULL with errno on
+ * failure.
  */
 struct hub	*hub_create(const char *name, size_t ring_size, int nworkers,
 		    unsigned max_clients);
@@ -124,7 +126,7 @@ void		 hub_detach(struct hub *);
 /* The object's name, as given to hub_create or hub_attach. */
 const char	*hub_path(const struct hub *);
 int		 hub_unlink(struct hub *);
-/* Let the hub's owner change to uid/gid, so it can unlink after -U. */
+/* Give the hub to uid/gid (-U), so chatd -S run as that user can read it. */
 int		 hub_chown(struct hub *, uid_t, gid_t);
 
 /* Master: the descriptor hub_publish pokes to wake worker slot w. */
