@@ -22,6 +22,8 @@
 
 #include "proctitle.h"
 
+extern char	**environ;
+
 static char	*title_area;
 static size_t	 title_len;
 
@@ -29,7 +31,8 @@ void
 proctitle_init(int argc, char *argv[])
 {
 	char	*copy;
-	int	 i;
+	size_t	 len;
+	int	 i, e;
 
 	if (argc < 1 || argv[0] == NULL)
 		return;
@@ -40,6 +43,19 @@ proctitle_init(int argc, char *argv[])
 		if (argv[i] != title_area + title_len)
 			break;
 		title_len += strlen(argv[i]) + 1;
+	}
+	/*
+	 * The environment usually follows: room for a title longer than
+	 * a bare "chatd", once its strings are moved elsewhere.
+	 */
+	for (e = 0; i == argc && environ != NULL && environ[e] != NULL; e++) {
+		if (environ[e] != title_area + title_len)
+			break;
+		len = strlen(environ[e]);
+		if ((copy = strdup(environ[e])) == NULL)
+			break;
+		environ[e] = copy;
+		title_len += len + 1;
 	}
 	/*
 	 * A title overwrites the arguments, and options keep pointers into
