@@ -1,14 +1,20 @@
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatd -- plain make; see README.md.
 #
 #   make                 build every program
 #   make test            build, then run the unit tests and the bats suite
 #   make sanitize        the same under AddressSanitizer + UBSan (build/asan)
-#   make install         PREFIX=/usr/local DESTDIR= (programs and man pages)
+#   make install         PREFIX=/usr/local DESTDIR= (programs, man pages and
+#                        contrib/chatd.service into SYSTEMDUNITDIR)
+#   make run             PORT=8080 BIND=127.0.0.1 WORKERS=(online CPUs)
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+# Where make install puts contrib/chatd.service (systemd also reads
+# /usr/local/lib/systemd/system); empty: no unit installed.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC	?= cc
 CSTD	 = -std=c11 -D_POSIX_C_SOURCE=200809L
@@ -41,10 +47,11 @@ ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -M
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
-	   common/history.c common/proto.c common/sanitize.c \
-	   common/util.c
+	   common/history.c common/longopt.c common/proctitle.c \
+	   common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
-	   server/clients.c server/udp.c server/listen.c server/scoreboard.c
+	   server/clients.c server/udp.c server/listen.c server/scoreboard.c \
+	   server/pidfile.c server/detach.c
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 	   server/listen.c
 CHATC	 = client/chatc.c client/complete.c client/dial.c client/histfile.c \
@@ -57,15 +64,17 @@ HUB_UNITS = tests/unit/test_hub_ring tests/unit/test_hub_wake \
 	   tests/unit/test_hub_conc
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 	   $(HUB_UNITS) tests/unit/test_util tests/unit/test_history \
-	   tests/unit/test_render
+	   tests/unit/test_render tests/unit/test_hubfile
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
 UNIT_BINS = $(UNITS:%=$(O)/%)
 UNIT_O	 = $(O)/tests/unit/unit.o
 HUB_HELPERS_O = $(O)/tests/unit/hub_helpers.o
+# The suite's fake server, in place of nc (tests/chatc.bats); not installed.
+TCPCAT	 = $(O)/tests/tcpcat
 
-all: $(PROGS) links
+all: $(PROGS) $(TCPCAT) links
 
 # The programs are always reachable as ./chatd etc., whatever the build dir.
 links: $(PROGS)
@@ -82,6 +91,9 @@ $(O)/chatc: $(CHATC:%.c=$(O)/%.o) $(COMMON_O)
 
 $(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS) -lm
+
+$(TCPCAT): $(O)/tests/tcpcat.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_O) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
@@ -111,8 +123,13 @@ $(PORTABLE_CHATD): $(CHATD) $(COMMON) $(wildcard common/*.h server/*.h)
 	    $(PORTABLE_CHATD)
 
 # The bats suite ends with its own "N passed, N failed" line (tests/run).
-test: all $(UNIT_BINS) $(PORTABLE_CHATD)
-	@PORTABLE_CHATD=$(PORTABLE_CHATD) sh tests/run $(UNIT_BINS)
+# tools first: a missing one is named with its package, in one line.
+test: tools all $(UNIT_BINS) $(PORTABLE_CHATD) $(TCPCAT)
+	@PORTABLE_CHATD=$(PORTABLE_CHATD) TCPCAT=$(CURDIR)/$(TCPCAT) \
+	    sh tests/run $(UNIT_BINS)
+
+tools:
+	@CC="$(CC)" sh tests/tools
 
 sanitize:
 	$(MAKE) SANITIZE=address,undefined test
@@ -133,20 +150,32 @@ install: all
 	install -m 755 $(O)/chatc $(O)/chatbench $(DESTDIR)$(BINDIR)
 	install -m 644 man/chatd.8 man/chatd-select.8 $(DESTDIR)$(MANDIR)/man8
 	install -m 644 man/chatc.1 man/chatbench.1 $(DESTDIR)$(MANDIR)/man1
+	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
+	    install -d $(DESTDIR)$(SYSTEMDUNITDIR) && \
+	    sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/chatd.service.in \
+	        >$(O)/chatd.service && \
+	    install -m 644 $(O)/chatd.service $(DESTDIR)$(SYSTEMDUNITDIR); \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(SBINDIR)/chatd-select
 	rm -f $(DESTDIR)$(BINDIR)/chatc $(DESTDIR)$(BINDIR)/chatbench
 	rm -f $(DESTDIR)$(MANDIR)/man8/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd-select.8
 	rm -f $(DESTDIR)$(MANDIR)/man1/chatc.1 $(DESTDIR)$(MANDIR)/man1/chatbench.1
+	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
+	    rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service; fi
 
 # The classroom comparison: chatd -w 1/2/4 against chatd-select.
 compare: all
 	sh bench/compare
 
-# Builds chatd and starts it on its defaults with four workers.
+# Builds chatd and runs it in the foreground; after its ready line, one
+# line says how to connect.  WORKERS defaults to the online CPUs.
+PORT	?= 8080
+BIND	?= 127.0.0.1
+WORKERS	?= 0
 run: all
-	./chatd -w 4 -b 127.0.0.1 -p 8080
+	@sh contrib/run "$(BIND)" "$(PORT)" "$(WORKERS)"
 
 clean:
 	rm -rf build chatd chatc chatd-select chatbench
@@ -155,7 +184,7 @@ clean:
 # after the suite's closing line.
 .SECONDARY:
 
-.PHONY: all links unit test sanitize valgrind lint-man install uninstall \
+.PHONY: all links unit test tools sanitize valgrind lint-man install uninstall \
 	run clean compare
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * benchio.c -- chatbench's clients on the wire: opening their
  * connections, reading and writing their sockets, cutting what arrives

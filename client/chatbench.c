@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatbench.c -- the load generator behind the classroom comparison:
  * many chat clients in one process, on non-blocking sockets and one
@@ -35,6 +36,7 @@
 
 #include "buf.h"
 #include "ev.h"
+#include "longopt.h"
 #include "proto.h"
 #include "util.h"
 #include "chatbench.h"
@@ -115,6 +117,14 @@ args_parse(int argc, char *argv[])
 	bench.duration = CB_DURATION;
 	bench.warmup = CB_WARMUP;
 
+	switch (longopt_find(argc, argv)) {
+	case 'h':
+		usage(stdout);
+		exit(0);
+	case 'V':
+		printf("chatbench %s\n", VERSION);
+		exit(0);
+	}
 	/* getopt(3) knows no long options: take --json out first. */
 	for (i = j = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {

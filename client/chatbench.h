@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatbench.h -- the load generator's private structs and prototypes.
  */
@@ -12,9 +13,7 @@
 
 #include "buf.h"
 
-#ifndef VERSION
-#define VERSION		"0.1"
-#endif
+#include "version.h"
 
 /* stats.c */
 

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatc.c -- the chat client: options, the first connection, and pipe
  * mode, where the server's lines go to stdout as they are.  When stdin
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "longopt.h"
 #include "net.h"
 #include "sanitize.h"
 #include "util.h"
@@ -179,6 +181,14 @@ main(int argc, char *argv[])
 	int			 ch, udp = 0, portnum;
 
 	memset(&o, 0, sizeof(o));
+	switch (longopt_find(argc, argv)) {
+	case 'h':
+		usage(stdout);
+		return 0;
+	case 'V':
+		printf("chatc %s\n", VERSION);
+		return 0;
+	}
 	/* Our own messages, in the same "chatc: ..." form as the others. */
 	while ((ch = getopt(argc, argv, ":hn:ruV")) != -1) {
 		switch (ch) {

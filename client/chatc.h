@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatc.h -- the chat client's private structs and prototypes.
  */
@@ -10,9 +11,7 @@
 #include "net.h"
 #include "proto.h"
 
-#ifndef VERSION
-#define VERSION		"0.1"
-#endif
+#include "version.h"
 
 /* The port when none is given. */
 #define CHATC_PORT	"8080"

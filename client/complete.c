@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * complete.c -- Tab completion: commands at the start of the line,
  * nicknames elsewhere.  The nicknames are those seen: in /who lists

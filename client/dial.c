@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * dial.c -- connecting again without blocking, for terminal mode: the
  * keyboard stays alive while a connection is being made (a host that

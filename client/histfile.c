@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * histfile.c -- the input history kept across runs:
  * $XDG_STATE_HOME/chatc/history, or ~/.chatc_history, mode 0600, the

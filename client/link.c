@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * link.c -- the two queues of a connection to the server: bytes to
  * write, and the server's bytes cut into lines.

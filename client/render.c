@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * render.c -- server lines for people: what each line is (a message, a
  * whisper, an action, a notice...), and how it is drawn: the local

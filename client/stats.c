@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * stats.c -- what chatbench checks and measures, and how it says it:
  * the message format, the per-(receiver, sender) sequence check, the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * term.c -- terminal mode: the line editor, the server's lines drawn
  * for people above it (render.c), the connection's state in the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * tty.c -- raw mode and its restore, the line editor, buffered output.
  *

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * udpc.c -- chatc -u: the seed's UDP client for the timestamp service.
  *

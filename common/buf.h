@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * buf.h -- a bounded byte queue: append at the tail, consume from the
  * head.  Used for each client's send queue.

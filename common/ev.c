@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * ev.c -- the event loop and the Linux-specific calls, with portable
  * fallbacks.

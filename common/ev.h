@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * ev.h -- the event loop, and every other call that differs between
  * Linux and the BSDs.  Linux uses epoll, eventfd and accept4; elsewhere

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * history.c -- a ring of the last HISTORY_MAX broadcast lines.
  */

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * history.h -- the last broadcasts a server delivered, for /history.
  * A bounded ring of lines; pure: no I/O, no allocation.

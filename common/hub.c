@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * hub.c -- the shared-memory hub.
  *
@@ -53,7 +54,7 @@
 #include "util.h"
 
 #define HUB_MAGIC	0x63686174647562ULL	/* "chatdub" */
-#define HUB_VERSION	1
+#define HUB_VERSION	2
 #define HUB_ALIGN	8
 
 struct hub_lock {
@@ -100,6 +101,7 @@ struct hub_shared {
 	size_t			s_reg_off;
 	size_t			s_ring_off;
 	size_t			s_total;
+	int64_t			s_started;	/* time(3) at creation */
 
 	struct hub_lock		s_ring_lock;
 	_Atomic uint64_t	s_reserve;	/* writers write below this */
@@ -123,6 +125,11 @@ struct hub {
 	struct hub_reg		*h_reg;
 	unsigned char		*h_ring;
 	size_t			 h_size;
+	int			 h_fd;		/* kept to fstat the object */
+	/* The sizes as created: the shared copies are checked against them. */
+	size_t			 h_ring_size;
+	int			 h_nworkers;
+	unsigned		 h_max_clients;
 	char			 h_name[HUB_NAME_MAX];
 	int			 h_self;	/* worker slot, -1 in master */
 	pid_t			 h_pid;
@@ -181,9 +188,131 @@ lock_give(struct hub_lock *l)
 }
 
 void
-hub_name(char *buf, size_t len, int port)
+hub_name(char *buf, size_t len, const char *host, int port)
 {
-	snprintf(buf, len, "/chatd-%d", port);
+	snprintf(buf, len, "/chatd-%s-%d", host, port);
+}
+
+/* Where the registry and the ring start, and the object's whole size. */
+static int
+hub_layout(size_t ring_size, unsigned max_clients, size_t *reg_off,
+    size_t *ring_off, size_t *total)
+{
+	size_t	reg = align_up(sizeof(struct hub_shared), 64);
+
+	if (max_clients > (HUB_RING_MAX - reg) / sizeof(struct hub_reg)) {
+		errno = EINVAL;
+		return -1;
+	}
+	*reg_off = reg;
+	*ring_off = align_up(reg + (size_t)max_clients *
+	    sizeof(struct hub_reg), 64);
+	*total = *ring_off + ring_size;
+	return 0;
+}
+
+size_t
+hub_size(size_t ring_size, unsigned max_clients)
+{
+	size_t	reg_off, ring_off, total;
+
+	if (hub_layout(ring_size, max_clients, &reg_off, &ring_off,
+	    &total) == -1)
+		return 0;
+	return total;
+}
+
+/*
+ * What is wrong with a header read from an object of "size" bytes, or
+ * NULL if every size in it is consistent and may be trusted.
+ */
+static const char *
+hub_header_problem(const struct hub_shared *sh, off_t size)
+{
+	size_t	reg_off, ring_off, total;
+
+	if (size < (off_t)sizeof(*sh))
+		return "truncated (smaller than its header)";
+	if (sh->s_magic != HUB_MAGIC)
+		return "not a chatd hub (bad magic number)";
+	if (sh->s_version != HUB_VERSION)
+		return "made by another version of chatd";
+	if (sh->s_nworkers < 1 || sh->s_nworkers > HUB_WORKERS_MAX)
+		return "corrupt header (worker count out of range)";
+	if (sh->s_ring_size < HUB_RING_MIN || sh->s_ring_size > HUB_RING_MAX ||
+	    sh->s_ring_size % HUB_ALIGN != 0)
+		return "corrupt header (ring size out of range)";
+	if (hub_layout(sh->s_ring_size, sh->s_max_clients, &reg_off,
+	    &ring_off, &total) == -1 || sh->s_reg_off != reg_off ||
+	    sh->s_ring_off != ring_off || sh->s_total != total)
+		return "corrupt header (inconsistent layout)";
+	if ((uint64_t)size < total)
+		return "truncated (smaller than its header says)";
+	if ((uint64_t)size != total)
+		return "corrupt (larger than its header says)";
+	return NULL;
+}
+
+int
+hub_probe(const char *name, struct hub_info *hi)
+{
+	struct hub_shared	sh;
+	struct stat		st;
+	int			fd;
+	ssize_t			n;
+	pid_t			pid;
+
+	memset(hi, 0, sizeof(*hi));
+	if ((fd = shm_open(name, O_RDONLY, 0)) == -1) {
+		if (errno != ENOENT)
+			return -1;
+		hi->hi_state = HUB_ABSENT;
+		return 0;
+	}
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	hi->hi_uid = st.st_uid;
+	hi->hi_size = st.st_size;
+	memset(&sh, 0, sizeof(sh));
+	n = st.st_size >= (off_t)sizeof(sh) ? pread(fd, &sh, sizeof(sh), 0) :
+	    0;
+	close(fd);
+	if (n == -1)
+		return -1;
+	if ((hi->hi_problem = hub_header_problem(&sh, st.st_size)) != NULL) {
+		hi->hi_state = HUB_INVALID;
+		return 0;
+	}
+	pid = atomic_load(&sh.s_master);
+	hi->hi_master = pid;
+	if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 ||
+	    errno == EPERM))
+		hi->hi_state = HUB_RUNNING;
+	else
+		hi->hi_state = HUB_STALE;
+	return 0;
+}
+
+int
+hub_check(const struct hub *h, const char **problem)
+{
+	const struct hub_shared	*sh = h->h_sh;
+	struct stat		 st;
+
+	*problem = NULL;
+	if (fstat(h->h_fd, &st) == -1)
+		return -1;
+	/* The size first: touching a truncated mapping raises SIGBUS. */
+	if (st.st_size < (off_t)h->h_size)
+		*problem = "truncated (smaller than its header says)";
+	else if ((*problem = hub_header_problem(sh, st.st_size)) == NULL &&
+	    (sh->s_ring_size != h->h_ring_size ||
+	    sh->s_nworkers != h->h_nworkers ||
+	    sh->s_max_clients != h->h_max_clients))
+		*problem = "corrupt header (sizes changed since it was made)";
+	return *problem == NULL ? 0 : -1;
 }
 
 /* Map an open object of the given size; NULL with errno. */
@@ -202,6 +331,7 @@ hub_map(int fd, size_t size, int prot, const char *name)
 	}
 	h->h_sh = p;
 	h->h_size = size;
+	h->h_fd = fd;
 	h->h_self = -1;
 	h->h_pid = getpid();
 	snprintf(h->h_name, sizeof(h->h_name), "%s", name);
@@ -213,34 +343,56 @@ hub_map(int fd, size_t size, int prot, const char *name)
 static void
 hub_locate(struct hub *h)
 {
+	h->h_ring_size = h->h_sh->s_ring_size;
+	h->h_nworkers = h->h_sh->s_nworkers;
+	h->h_max_clients = h->h_sh->s_max_clients;
 	h->h_reg = (struct hub_reg *)((char *)h->h_sh + h->h_sh->s_reg_off);
 	h->h_ring = (unsigned char *)h->h_sh + h->h_sh->s_ring_off;
 }
 
-/* Remove an object left by a chatd that is gone; EADDRINUSE if alive. */
+/*
+ * Remove an object left by a chatd that is gone, or anything else under
+ * the name; EADDRINUSE if its master lives.  Whose object it is, is the
+ * caller's question (hub_probe): this removes what it is allowed to.
+ */
 static int
 hub_remove_stale(const char *name)
 {
-	struct hub_shared	sh;
-	int			fd;
-	ssize_t			n;
-	pid_t			pid;
+	struct hub_info	hi;
 
-	if ((fd = shm_open(name, O_RDONLY, 0)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	n = pread(fd, &sh, sizeof(sh), 0);
-	close(fd);
-	if (n == (ssize_t)sizeof(sh) && sh.s_magic == HUB_MAGIC) {
-		pid = atomic_load(&sh.s_master);
-		if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 ||
-		    errno == EPERM)) {
-			errno = EADDRINUSE;
-			return -1;
-		}
+	if (hub_probe(name, &hi) == -1)
+		return -1;
+	if (hi.hi_state == HUB_ABSENT)
+		return 0;
+	if (hi.hi_state == HUB_RUNNING) {
+		errno = EADDRINUSE;
+		return -1;
 	}
 	if (shm_unlink(name) == -1 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+/*
+ * Give the object its size with the memory reserved, so that a full
+ * shared-memory filesystem is ENOSPC now and never SIGBUS in a worker.
+ */
+static int
+hub_reserve(int fd, size_t total)
+{
+	int	rv;
+
+	rv = posix_fallocate(fd, 0, (off_t)total);
+	if (rv == 0)
+		return 0;
+	/*
+	 * XXX systems whose shared memory cannot be fallocated (EINVAL,
+	 * EOPNOTSUPP) get the size without the reservation.
+	 */
+	if (rv == EINVAL || rv == EOPNOTSUPP)
+		return ftruncate(fd, (off_t)total);
+	errno = rv;
+	return -1;
 }
 
 struct hub *
@@ -254,20 +406,18 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 
 	if (nworkers < 1 || nworkers > HUB_WORKERS_MAX ||
 	    ring_size < HUB_RING_MIN || ring_size > HUB_RING_MAX ||
-	    ring_size % HUB_ALIGN != 0) {
+	    ring_size % HUB_ALIGN != 0 ||
+	    hub_layout(ring_size, max_clients, &reg_off, &ring_off,
+	    &total) == -1) {
 		errno = EINVAL;
 		return NULL;
 	}
-	reg_off = align_up(sizeof(struct hub_shared), 64);
-	ring_off = align_up(reg_off + (size_t)max_clients *
-	    sizeof(struct hub_reg), 64);
-	total = ring_off + ring_size;
 
 	if (hub_remove_stale(name) == -1)
 		return NULL;
 	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1)
 		return NULL;
-	if (ftruncate(fd, (off_t)total) == -1 ||
+	if (hub_reserve(fd, total) == -1 ||
 	    (h = hub_map(fd, total, PROT_READ | PROT_WRITE, name)) == NULL) {
 		saved = errno;
 		close(fd);
@@ -275,9 +425,8 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 		errno = saved;
 		return NULL;
 	}
-	close(fd);
 
-	/* ftruncate gave zeroed memory: only non-zero fields are set. */
+	/* A new object is zeroed: only non-zero fields are set. */
 	sh = h->h_sh;
 	sh->s_version = HUB_VERSION;
 	sh->s_nworkers = nworkers;
@@ -288,6 +437,7 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 	sh->s_total = total;
 	sh->s_high = hub_high_mark(ring_size);
 	sh->s_low = sh->s_high / 2;
+	sh->s_started = (int64_t)time(NULL);
 	atomic_store(&sh->s_next_id, 1);
 	if (lock_init(&sh->s_ring_lock) == -1 ||
 	    lock_init(&sh->s_reg_lock) == -1) {
@@ -309,22 +459,31 @@ hub_attach(const char *name)
 {
 	struct hub_shared	 sh;
 	struct hub		*h;
+	struct stat		 st;
 	int			 fd;
-	ssize_t			 n;
+	ssize_t			 n = 0;
 
 	if ((fd = shm_open(name, O_RDONLY, 0)) == -1)
 		return NULL;
-	n = pread(fd, &sh, sizeof(sh), 0);
-	if (n != (ssize_t)sizeof(sh) || sh.s_magic != HUB_MAGIC ||
-	    sh.s_version != HUB_VERSION) {
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return NULL;
+	}
+	memset(&sh, 0, sizeof(sh));
+	if (st.st_size >= (off_t)sizeof(sh))
+		n = pread(fd, &sh, sizeof(sh), 0);
+	/* Every size in the header is checked before it is used. */
+	if (n != (ssize_t)sizeof(sh) ||
+	    hub_header_problem(&sh, st.st_size) != NULL) {
 		close(fd);
 		errno = EPROTO;
 		return NULL;
 	}
-	h = hub_map(fd, sh.s_total, PROT_READ, name);
-	close(fd);
-	if (h != NULL)
-		hub_locate(h);
+	if ((h = hub_map(fd, sh.s_total, PROT_READ, name)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	hub_locate(h);
 	return h;
 }
 
@@ -334,7 +493,14 @@ hub_detach(struct hub *h)
 	if (h == NULL)
 		return;
 	munmap(h->h_sh, h->h_size);
+	close(h->h_fd);
 	free(h);
+}
+
+const char *
+hub_path(const struct hub *h)
+{
+	return h->h_name;
 }
 
 int
@@ -346,13 +512,7 @@ hub_unlink(struct hub *h)
 int
 hub_chown(struct hub *h, uid_t uid, gid_t gid)
 {
-	int	fd, rv;
-
-	if ((fd = shm_open(h->h_name, O_RDWR, 0)) == -1)
-		return -1;
-	rv = fchown(fd, uid, gid);
-	close(fd);
-	return rv;
+	return fchown(h->h_fd, uid, gid);
 }
 
 void
@@ -436,7 +596,7 @@ hub_publish(struct hub *h, uint64_t origin, uint64_t target,
 {
 	struct hub_shared	*sh = h->h_sh;
 	struct hub_rec		 rec;
-	size_t			 ring = sh->s_ring_size, off, space, need;
+	size_t			 ring = h->h_ring_size, off, space, need;
 	uint64_t		 pos, seq, gen;
 
 	if (len > HUB_TEXT_MAX)
@@ -495,7 +655,7 @@ hub_wake_others(struct hub *h)
 
 	/* Pairs with the fence in hub_wake_ack: see the comment there. */
 	atomic_thread_fence(memory_order_seq_cst);
-	for (w = 0; w < sh->s_nworkers; w++) {
+	for (w = 0; w < h->h_nworkers; w++) {
 		s = &sh->s_workers[w];
 		if (w == h->h_self || h->h_wake[w] == -1 ||
 		    atomic_load(&s->w_pid) == 0)
@@ -517,7 +677,7 @@ hub_kick_accept(struct hub *h)
 	struct hub_shared	*sh = h->h_sh;
 	int			 w;
 
-	for (w = 0; w < sh->s_nworkers; w++)
+	for (w = 0; w < h->h_nworkers; w++)
 		if (w != h->h_self)
 			atomic_store(&sh->s_workers[w].w_kick, 1);
 	hub_wake_others(h);
@@ -584,7 +744,7 @@ hub_read(struct hub *h, struct hub_cursor *cur, struct hub_msg *msg,
 {
 	struct hub_shared	*sh = h->h_sh;
 	struct hub_rec		 rec;
-	size_t			 ring = sh->s_ring_size, off, space;
+	size_t			 ring = h->h_ring_size, off, space;
 	uint64_t		 head, seq, reserve;
 
 	for (;;) {
@@ -652,7 +812,7 @@ hub_lag(const struct hub *h, int64_t now, int64_t *untether_ms)
 
 	head = atomic_load_explicit(&sh->s_head, memory_order_acquire);
 	min = head;
-	for (w = 0; w < sh->s_nworkers; w++) {
+	for (w = 0; w < h->h_nworkers; w++) {
 		s = &sh->s_workers[w];
 		if (atomic_load_explicit(&s->w_pid, memory_order_relaxed) == 0)
 			continue;
@@ -681,7 +841,7 @@ hub_active(const struct hub *h, int64_t now, unsigned *clients)
 	int			 w, n = 0;
 
 	*clients = 0;
-	for (w = 0; w < sh->s_nworkers; w++) {
+	for (w = 0; w < h->h_nworkers; w++) {
 		s = &sh->s_workers[w];
 		if (atomic_load(&s->w_pid) == 0 ||
 		    now - atomic_load(&s->w_beat_ms) > HUB_STALL_MS)
@@ -710,7 +870,7 @@ hub_wake_held(struct hub *h)
 	    hub_lag(h, now_ms(), NULL) > sh->s_low)
 		return;
 	held = atomic_exchange(&sh->s_held, 0);
-	for (w = 0; w < sh->s_nworkers; w++)
+	for (w = 0; w < h->h_nworkers; w++)
 		if ((held & ((uint64_t)1 << w)) && w != h->h_self &&
 		    h->h_wake[w] != -1)
 			wake_post(h->h_wake[w]);
@@ -829,7 +989,7 @@ hub_client_add(struct hub *h, const char *addr, unsigned *slot)
 {
 	struct hub_shared	*sh = h->h_sh;
 	struct hub_reg		*g;
-	unsigned		 i, n = sh->s_max_clients, start, at;
+	unsigned		 i, n = h->h_max_clients, start, at;
 	uint32_t		 seq;
 	uint64_t		 id;
 
@@ -865,7 +1025,7 @@ hub_client_remove(struct hub *h, unsigned slot)
 	struct hub_shared	*sh = h->h_sh;
 	struct hub_reg		*g = &h->h_reg[slot];
 
-	if (slot >= sh->s_max_clients || g->g_id == 0)
+	if (slot >= h->h_max_clients || g->g_id == 0)
 		return;
 	reg_begin_own(g);
 	g->g_id = 0;
@@ -885,7 +1045,7 @@ reg_find(struct hub *h, const char *nick, struct hub_client_info *ci)
 
 	if (nick[0] == '\0')
 		return -1;
-	for (i = 0; i < h->h_sh->s_max_clients; i++)
+	for (i = 0; i < h->h_max_clients; i++)
 		if (reg_read(&h->h_reg[i], ci) == 1 &&
 		    strcasecmp(ci->ci_nick, nick) == 0)
 			return i;
@@ -978,7 +1138,7 @@ hub_client_foreach(struct hub *h,
 	struct hub_client_info	ci;
 	unsigned		i, n = 0;
 
-	for (i = 0; i < h->h_sh->s_max_clients; i++) {
+	for (i = 0; i < h->h_max_clients; i++) {
 		if (reg_read(&h->h_reg[i], &ci) != 1)
 			continue;
 		fn(&ci, arg);
@@ -1002,7 +1162,7 @@ hub_client_reap_worker(struct hub *h, int w,
 	 * XXX a worker killed in the middle of writing a slot leaves it
 	 * odd for good: readers skip it, and one place is lost.
 	 */
-	for (i = 0; i < sh->s_max_clients; i++) {
+	for (i = 0; i < h->h_max_clients; i++) {
 		g = &h->h_reg[i];
 		seq = atomic_load_explicit(&g->g_seq, memory_order_acquire);
 		if (reg_read(g, &ci) != 1 || ci.ci_worker != w ||
@@ -1051,7 +1211,7 @@ hub_count_clients(struct hub *h, int delta)
 int
 hub_nworkers(const struct hub *h)
 {
-	return h->h_sh->s_nworkers;
+	return h->h_nworkers;
 }
 
 void
@@ -1068,6 +1228,12 @@ hub_worker_stats(const struct hub *h, int w, struct hub_stats *st)
 	st->st_beat_ms = atomic_load(&s->w_beat_ms);
 	st->st_held = (atomic_load(&h->h_sh->s_held) >> w) & 1;
 	st->st_holds = atomic_load(&s->w_holds);
+}
+
+int64_t
+hub_started(const struct hub *h)
+{
+	return h->h_sh->s_started;
 }
 
 unsigned
@@ -1091,5 +1257,5 @@ hub_head(const struct hub *h)
 size_t
 hub_ring_size(const struct hub *h)
 {
-	return h->h_sh->s_ring_size;
+	return h->h_ring_size;
 }

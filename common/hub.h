@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * hub.h -- the hub: one POSIX shared-memory object holding the message
  * ring every worker publishes to and reads from, the registry of every
@@ -19,7 +20,8 @@
 #define HUB_TEXT_MAX		(2 * PROTO_WHO_MAX + PROTO_LINE_MAX + 64)
 #define HUB_RING_MIN		(64 * 1024)
 #define HUB_RING_MAX		((size_t)1 << 30)
-#define HUB_NAME_MAX		32
+/* "/chatd-" + a numeric IPv6 address with a scope + "-65535" */
+#define HUB_NAME_MAX		96
 /* A worker that has not run for this long no longer holds anyone back. */
 #define HUB_STALL_MS		1000
 /* A rename waits no longer than this for another worker's rename. */
@@ -63,7 +65,7 @@ struct hub_stats {
 	uint64_t	st_msgs_in;
 	uint64_t	st_msgs_out;
 	uint64_t	st_bytes_out;
-	uint64_t	st_cursor;	/* how far it has read */
+	uint64_t	st_cursor;	/* ring position, as hub_head */
 	int64_t		st_beat_ms;	/* last seen running (now_ms) */
 	int		st_held;	/* waiting for a slower reader */
 	uint64_t	st_holds;	/* times it was held back */
@@ -71,25 +73,69 @@ struct hub_stats {
 
 struct hub;
 
-/* The object's name for the chatd on this TCP port: "/chatd-PORT". */
-void	hub_name(char *buf, size_t len, int port);
+/*
+ * The object's name for the chatd listening on host (numeric, without
+ * brackets) and this TCP port: "/chatd-127.0.0.1-8080", so chatds on
+ * two addresses with one port number each have their own.
+ */
+void	hub_name(char *buf, size_t len, const char *host, int port);
+/* The bytes of shared memory a hub of these sizes takes; 0 if too big. */
+size_t	hub_size(size_t ring_size, unsigned max_clients);
+
+/* What is under a hub's name, for chatd's startup checks and chatd -S. */
+enum hub_state {
+	HUB_ABSENT,			/* nothing */
+	HUB_RUNNING,			/* a hub whose master is alive */
+	HUB_STALE,			/* a hub whose master is gone */
+	HUB_INVALID			/* something else: see hi_problem */
+};
+
+struct hub_info {
+	enum hub_state	 hi_state;
+	uid_t		 hi_uid;	/* the object's owner */
+	off_t		 hi_size;
+	pid_t		 hi_master;	/* RUNNING, STALE */
+	const char	*hi_problem;	/* INVALID: what is wrong, static */
+};
+
+/*
+ * Look at the object called name without trusting anything in it:
+ * every size in the header is checked against the others and against
+ * the object's real size.  0 with *hi filled, or -1 with errno when the
+ * object exists but cannot be read (EACCES).
+ */
+int	hub_probe(const char *name, struct hub_info *hi);
 
 /*
  * Master: create the object (removing a stale one whose master is dead;
  * EADDRINUSE if its master lives), size it for the ring, nworkers and
- * max_clients, and initialise the semaphores.  The handle is inherited
- * by every worker forked afterwards.  NULL with errno on failure.
+ * max_clients with its memory reserved (ENOSPC if the filesystem is too
+ * small: see hub_size), and initialise the semaphores.  The handle is
+ * inherited by every worker forked afterwards.  NULL with errno on
+ * failure.
  */
 struct hub	*hub_create(const char *name, size_t ring_size, int nworkers,
 		    unsigned max_clients);
-/* Attach to an existing hub read-only, for the scoreboard (chatd -S). */
+/*
+ * Attach to an existing hub read-only, for the scoreboard (chatd -S).
+ * NULL with errno; EPROTO if the header or the size is not consistent.
+ */
 struct hub	*hub_attach(const char *name);
+/*
+ * Master: is the hub still what hub_create made (size, header)?  0, or
+ * -1 with *problem set (a static string), or with errno if fstat fails.
+ * Call before touching the hub after a worker died: a truncated object
+ * raises SIGBUS and a corrupt header would crash every new worker.
+ */
+int		 hub_check(const struct hub *, const char **problem);
 /* The master's pid changed (it detached with -d). */
 void		 hub_set_master(struct hub *, pid_t);
 /* Unmap; the master also removes the object with hub_unlink. */
 void		 hub_detach(struct hub *);
+/* The object's name, as given to hub_create or hub_attach. */
+const char	*hub_path(const struct hub *);
 int		 hub_unlink(struct hub *);
-/* Let the hub's owner change to uid/gid, so it can unlink after -U. */
+/* Give the hub to uid/gid (-U), so chatd -S run as that user can read it. */
 int		 hub_chown(struct hub *, uid_t, gid_t);
 
 /* Master: the descriptor hub_publish pokes to wake worker slot w. */
@@ -213,6 +259,8 @@ void		 hub_worker_stats(const struct hub *, int w,
 		    struct hub_stats *);
 unsigned	 hub_total_clients(const struct hub *);
 pid_t		 hub_master_pid(const struct hub *);
+/* When the hub was made, as time(3). */
+int64_t		 hub_started(const struct hub *);
 uint64_t	 hub_head(const struct hub *);
 size_t		 hub_ring_size(const struct hub *);
 

@@ -1,10 +1,13 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * log.c -- logging for the daemons.
  *
  * In the foreground every line goes to stderr as "chatd: LINE" or, once a
  * process has named itself, "chatd: worker 2: LINE", so a merged log of
  * all processes reads clearly.  Detached (-d) the same text goes to
- * syslog.  Every function keeps errno as it found it.
+ * syslog; while chatd -d is starting, to both, so that an error before
+ * the ready line is seen on the terminal.  Every function keeps errno as
+ * it found it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,7 +32,7 @@ log_init(const char *progname, enum log_dest dest, int verbose)
 	log_prog = progname;
 	log_dest = dest;
 	log_level = verbose;
-	if (dest == LOG_TO_SYSLOG)
+	if (dest != LOG_TO_STDERR)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
@@ -53,14 +56,15 @@ log_vwrite(int pri, const char *suffix, const char *fmt, va_list ap)
 	int	saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_dest == LOG_TO_SYSLOG) {
+	if (log_dest != LOG_TO_STDERR) {
 		if (suffix != NULL)
 			syslog(pri, "%s%s%s: %s", log_proc ? log_proc : "",
 			    log_proc ? ": " : "", msg, suffix);
 		else
 			syslog(pri, "%s%s%s", log_proc ? log_proc : "",
 			    log_proc ? ": " : "", msg);
-	} else {
+	}
+	if (log_dest != LOG_TO_SYSLOG) {
 		/* One fprintf per line keeps the processes' lines whole. */
 		fprintf(stderr, "%s: %s%s%s%s%s\n", log_prog,
 		    log_proc ? log_proc : "", log_proc ? ": " : "", msg,

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * log.h -- logging for the daemons: stderr in the foreground, syslog
  * when detached.  The only file in common/ that may print or exit.
@@ -9,7 +10,8 @@
 
 enum log_dest {
 	LOG_TO_STDERR,
-	LOG_TO_SYSLOG
+	LOG_TO_SYSLOG,
+	LOG_TO_BOTH		/* detaching: syslog, and stderr until ready */
 };
 
 /*

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * net.c -- listening and connecting sockets, address formatting.
  */

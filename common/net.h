@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * net.h -- sockets: listening, connecting, address formatting,
  * descriptor flags.  Nothing here prints; failures return -1 with errno

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * proto.h -- the chat protocol's wire format: limits, the lines the
  * server sends, and the framer that cuts a byte stream into lines.

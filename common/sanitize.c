@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * sanitize.c -- trim, control-byte and escape removal, UTF-8 repair,
  * nickname validation.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * sanitize.h -- make peer-supplied text safe to show on a terminal.
  * Pure functions: no I/O, no allocation.

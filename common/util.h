@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * util.h -- parsing of option values, and the clock.  Nothing here
  * prints; every parser returns 0 on success and -1 with errno set

@@ -1,8 +1,10 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
- * chatd.c -- the pre-forking chat daemon: options, sockets, descriptor
- * limit, pidfile, privileges, then the master (master.c) takes over.
+ * chatd.c -- the pre-forking chat daemon: options, then everything that
+ * can fail at startup (the -U user, the pidfile, the sockets, the hub),
+ * reported on the terminal before -d detaches; then the master
+ * (master.c) takes over.
  */
-#define _DEFAULT_SOURCE		/* initgroups(3), daemon(3) */
 
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -11,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -22,7 +23,9 @@
 
 #include "chatd.h"
 #include "log.h"
+#include "longopt.h"
 #include "net.h"
+#include "proctitle.h"
 #include "util.h"
 
 struct chatd_conf	conf;
@@ -38,7 +41,7 @@ usage(int status)
 	    "             [-m max-clients] [-q sendq] [-r rate] "
 	    "[-R ring-size]\n"
 	    "             [-P pidfile] [-U user]\n"
-	    "       chatd -S [-p port]\n");
+	    "       chatd -S [-b address] [-p port]\n");
 	exit(status);
 }
 
@@ -74,18 +77,28 @@ raise_nofile(void)
 	}
 }
 
+/* -U: only root can become another user; look the user up now. */
 static void
-drop_privileges(struct hub *hub)
+check_user(void)
 {
 	struct passwd	*pw;
 
-	if ((pw = getpwnam(conf.user)) == NULL)
+	if (conf.user == NULL)
+		return;
+	if (geteuid() != 0) {
+		fprintf(stderr, "chatd: -U %s needs root: chatd runs as uid "
+		    "%ld and cannot change user\n", conf.user,
+		    (long)geteuid());
+		exit(1);
+	}
+	errno = 0;
+	if ((pw = getpwnam(conf.user)) == NULL) {
+		if (errno != 0)
+			fatal("user %s", conf.user);
 		fatalx("unknown user %s", conf.user);
-	if (hub_chown(hub, pw->pw_uid, pw->pw_gid) == -1)
-		fatal("hub_chown");
-	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1)
-		fatal("cannot drop privileges to %s", conf.user);
+	}
+	conf.uid = pw->pw_uid;
+	conf.gid = pw->pw_gid;
 }
 
 /* -d changes to "/": a relative pidfile is taken from where we started. */
@@ -93,25 +106,74 @@ static const char *
 absolute_path(const char *path)
 {
 	char	cwd[PATH_MAX], *abs;
+	size_t	len;
 
+	if (path[0] == '/')
+		return path;
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		fatal("getcwd");
-	if ((abs = malloc(strlen(cwd) + strlen(path) + 2)) == NULL)
+	len = strlen(cwd) + strlen(path) + 2;
+	if ((abs = malloc(len)) == NULL)
 		fatal("malloc");
-	sprintf(abs, "%s/%s", cwd, path);
+	snprintf(abs, len, "%s/%s", cwd, path);
 	return abs;
 }
 
-static void
-write_pidfile(void)
+/* The owner of a file, by name if it has one. */
+static const char *
+owner_name(uid_t uid, char *buf, size_t len)
 {
-	FILE	*f;
+	struct passwd	*pw;
 
-	if ((f = fopen(conf.pidfile, "w")) == NULL)
-		fatal("%s", conf.pidfile);
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) == EOF)
-		fatal("%s", conf.pidfile);
+	if ((pw = getpwuid(uid)) != NULL)
+		snprintf(buf, len, "%s (uid %ld)", pw->pw_name, (long)uid);
+	else
+		snprintf(buf, len, "uid %ld", (long)uid);
+	return buf;
+}
+
+/*
+ * Create the hub while still root.  Whatever is under its name must be
+ * ours (this uid, or the -U user's from an earlier run) before a stale
+ * one is replaced: another user's object is reported with its owner.
+ */
+static struct hub *
+make_hub(void)
+{
+	struct hub_info	 hi;
+	struct hub	*hub;
+	char		 name[HUB_NAME_MAX], who[64];
+	size_t		 need;
+
+	scoreboard_hub_name(name, sizeof(name), conf.opts.bind_addr,
+	    net_local_port(conf.socks.tcp_fd));
+	if (hub_probe(name, &hi) == -1)
+		fatal("hub %s", name);
+	if (hi.hi_state != HUB_ABSENT && hi.hi_uid != geteuid() &&
+	    (conf.user == NULL || hi.hi_uid != conf.uid))
+		fatalx("hub %s exists and belongs to %s, not to chatd; "
+		    "remove /dev/shm%s if no program of that user needs it",
+		    name, owner_name(hi.hi_uid, who, sizeof(who)), name);
+	if (hi.hi_state == HUB_RUNNING)
+		fatalx("hub %s belongs to a running chatd (pid %ld)", name,
+		    (long)hi.hi_master);
+	need = hub_size(conf.ring, conf.opts.max_clients);
+	if ((hub = hub_create(name, conf.ring, conf.workers,
+	    conf.opts.max_clients)) == NULL) {
+		if (errno == EADDRINUSE)
+			fatalx("hub %s belongs to a running chatd", name);
+		if (errno == ENOSPC)
+			fatalx("hub %s: cannot reserve %zu bytes (%.1f MiB) of "
+			    "shared memory: No space left on device; enlarge "
+			    "/dev/shm or lower -R or -m", name, need,
+			    need / 1048576.0);
+		fatal("hub %s", name);
+	}
+	if (conf.user != NULL && hub_chown(hub, conf.uid, conf.gid) == -1) {
+		hub_unlink(hub);
+		fatal("hub %s: chown to %s", name, conf.user);
+	}
+	return hub;
 }
 
 int
@@ -120,11 +182,19 @@ main(int argc, char *argv[])
 	struct hub	*hub;
 	unsigned long	 v;
 	long		 ncpu;
-	char		 name[HUB_NAME_MAX];
 	const char	*what;
+	char		 msg[PATH_MAX + 128];
 	int		 ch, scoreboard = 0, rv;
 
+	proctitle_init(argc, argv);
 	log_init("chatd", LOG_TO_STDERR, 0);
+	switch (longopt_find(argc, argv)) {
+	case 'h':
+		usage(0);
+	case 'V':
+		printf("chatd %s\n", VERSION);
+		exit(0);
+	}
 	srv_opts_init(&conf.opts);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	conf.workers = ncpu < 1 ? 1 : ncpu > HUB_WORKERS_MAX ?
@@ -173,45 +243,40 @@ main(int argc, char *argv[])
 		    argv[optind]);
 		usage(2);
 	}
-	if (scoreboard) {
-		if (scoreboard_print(conf.opts.tcp_port) == -1) {
-			fprintf(stderr, "chatd: no chatd hub on port %d: %s\n",
-			    conf.opts.tcp_port, strerror(errno));
-			return 1;
-		}
-		return 0;
-	}
+	if (scoreboard)
+		return scoreboard_print(conf.opts.bind_addr,
+		    conf.opts.tcp_port);
 
+	/*
+	 * Everything that can fail is done here, in order, and reported
+	 * on the terminal with exit 1, before -d detaches.
+	 */
 	log_init("chatd", LOG_TO_STDERR, conf.opts.verbose);
 	/* A dead peer is an ordinary write error, never a fatal signal. */
 	signal(SIGPIPE, SIG_IGN);
+	check_user();
+	if (conf.pidfile != NULL) {
+		conf.pidfile = absolute_path(conf.pidfile);
+		if (pidfile_open(conf.pidfile, msg, sizeof(msg)) == -1)
+			fatalx("%s", msg);
+	}
 	raise_nofile();
 	srv_open(&conf.opts, &conf.socks);
-
-	hub_name(name, sizeof(name), net_local_port(conf.socks.tcp_fd));
-	if ((hub = hub_create(name, conf.ring, conf.workers,
-	    conf.opts.max_clients)) == NULL) {
-		if (errno == EADDRINUSE)
-			fatalx("hub %s belongs to a running chatd", name);
-		fatal("hub_create %s", name);
-	}
-	if (conf.pidfile != NULL && conf.pidfile[0] != '/')
-		conf.pidfile = absolute_path(conf.pidfile);
-	if (conf.user != NULL)
-		drop_privileges(hub);
+	hub = make_hub();
 	if (conf.daemonize) {
-		if (daemon(0, 0) == -1) {
+		if (detach_start() == -1) {
 			hub_unlink(hub);
-			fatal("daemon");
+			fatal("detach");
 		}
-		log_init("chatd", LOG_TO_SYSLOG, conf.opts.verbose);
-		/* daemon() forked: the hub's owner is this process now. */
+		log_init("chatd", LOG_TO_BOTH, conf.opts.verbose);
+		/* The master is the detached child now. */
 		hub_set_master(hub, getpid());
 	}
-	if (conf.pidfile != NULL)
-		write_pidfile();
+	if (pidfile_write() == -1) {
+		hub_unlink(hub);
+		fatal("pidfile %s", conf.pidfile);
+	}
 	rv = master_run(hub);
-	if (conf.pidfile != NULL && unlink(conf.pidfile) == -1)
-		log_warn("unlink %s", conf.pidfile);
+	pidfile_remove();
 	return rv;
 }

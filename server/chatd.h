@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * chatd.h -- private structures and prototypes of the servers, chatd
  * and chatd-select, grouped by the file that defines them.
@@ -15,9 +16,7 @@
 #include "hub.h"
 #include "proto.h"
 
-#ifndef VERSION
-#define VERSION			"0.1"
-#endif
+#include "version.h"
 
 #define CHATD_PORT		8080
 #define CHATD_MAX_CLIENTS	10000
@@ -61,7 +60,9 @@ struct chatd_conf {
 	size_t		 ring;		/* -R */
 	int		 daemonize;
 	const char	*pidfile;
-	const char	*user;
+	const char	*user;		/* -U: the workers run as this user */
+	uid_t		 uid;
+	gid_t		 gid;
 };
 
 /* Event sources share the event loop; each starts with its kind. */
@@ -276,14 +277,28 @@ int64_t	srv_accept_wait(struct srv_listener *, int64_t now);
 /* udp.c */
 void	udp_serve(int fd);
 
+/* detach.c */
+int	detach_start(void);
+void	detach_done(void);
+void	detach_forget(void);
+
 /* master.c */
 int	master_run(struct hub *);
+
+/* pidfile.c */
+int	pidfile_open(const char *path, char *msg, size_t len);
+int	pidfile_write(void);
+void	pidfile_remove(void);
 
 /* worker.c */
 void	worker_run(int slot, struct hub *, int master_fd,
 	    const int *wake_fds) __attribute__((noreturn));
 
 /* scoreboard.c */
-int	scoreboard_print(int port);
+/* chatd -S: print the scoreboard; returns the exit status. */
+int	scoreboard_print(const char *host, int port);
+/* The hub's name for a chatd on host (any numeric spelling) and port. */
+void	scoreboard_hub_name(char *buf, size_t len, const char *host,
+	    int port);
 
 #endif

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * clients.c -- a server's clients and the lists a round keeps of them:
  * who has output to write, who is paused (over its rate, or held back

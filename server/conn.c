@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * conn.c -- one chat client: reading and framing its lines, the rate
  * limit, its commands, and its send queue.  Shared by chatd and

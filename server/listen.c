@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * listen.c -- what chatd and chatd-select share before and around their
  * loops: the options both take, binding the TCP and UDP sockets,

@@ -1,31 +1,51 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * master.c -- the chatd master: forks the workers, replaces one that
- * dies, and stops them all on SIGTERM or SIGINT.  It never touches the
- * ring; it only releases the locks of a worker that died holding them.
+ * dies (backing off while they keep dying at start, as postfix's master
+ * does), and stops them all on SIGTERM or SIGINT.  It never touches the
+ * ring; it only releases the locks of a worker that died holding them,
+ * after checking that the hub is still the one it made.
+ *
+ * The master keeps the privileges it started with, so that it can
+ * remove the pidfile and the hub when it stops; it never reads from the
+ * network.  With -U, each worker becomes that user right after fork.
  */
+#define _DEFAULT_SOURCE		/* setgroups(2) */
+
 #include <sys/types.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chatd.h"
 #include "ev.h"
 #include "log.h"
+#include "proctitle.h"
 #include "util.h"
 
 /* A worker that dies this soon after starting counts as a failure... */
 #define MASTER_FAIL_MS		1000
-/* ...and this many in a row stop the server instead of a respawn loop. */
-#define MASTER_FAIL_MAX		5
+/*
+ * ...and the second failure in a row waits this long before the next
+ * try, doubling up to MASTER_BACKOFF_MAX: a worker that cannot start
+ * is retried for ever, without spinning.
+ */
+#define MASTER_BACKOFF_MIN_MS	100
+#define MASTER_BACKOFF_MAX_MS	30000
 
 static struct {
 	pid_t	pid;
 	int64_t	started_ms;
+	int64_t	respawn_ms;	/* when to start it again; 0: not due */
 	int	fails;
 	int	wake[2];
 } slots[HUB_WORKERS_MAX];
@@ -36,7 +56,7 @@ static struct {
  */
 static int	master_pipe[2] = { -1, -1 };
 
-static volatile sig_atomic_t	got_chld, got_term, got_alrm;
+static volatile sig_atomic_t	got_chld, got_term, got_alrm, got_hup;
 
 static void
 master_signal(int sig)
@@ -48,10 +68,24 @@ master_signal(int sig)
 	case SIGALRM:
 		got_alrm = 1;
 		break;
+	case SIGHUP:
+		got_hup = 1;
+		break;
 	default:
 		got_term = 1;
 		break;
 	}
+}
+
+/* In a new worker: become the -U user, or exit. */
+static void
+master_drop_privileges(int w)
+{
+	if (conf.user == NULL)
+		return;
+	if (setgroups(1, &conf.gid) == -1 || setgid(conf.gid) == -1 ||
+	    setuid(conf.uid) == -1)
+		fatal("worker %d: cannot become user %s", w + 1, conf.user);
 }
 
 /* Fork the worker for slot w.  Signals are blocked by the caller. */
@@ -61,6 +95,7 @@ master_spawn(struct hub *hub, int w)
 	struct sigaction	sa;
 	sigset_t		none;
 	pid_t			pid;
+	char			title[32];
 
 	if ((pid = fork()) == -1) {
 		log_warn("fork worker %d", w + 1);
@@ -73,13 +108,22 @@ master_spawn(struct hub *hub, int w)
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGCHLD, &sa, NULL);
 		sigaction(SIGALRM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(master_pipe[1]);
+		if (conf.daemonize) {
+			detach_forget();
+			log_init("chatd", LOG_TO_SYSLOG, conf.opts.verbose);
+		}
+		snprintf(title, sizeof(title), "chatd: worker %d", w + 1);
+		proctitle_set(title);
+		master_drop_privileges(w);
 		worker_run(w, hub, master_pipe[0], slots[w].wake);
 	}
 	slots[w].pid = pid;
 	slots[w].started_ms = now_ms();
+	slots[w].respawn_ms = 0;
 	return 0;
 }
 
@@ -94,46 +138,105 @@ master_slot(pid_t pid)
 	return -1;
 }
 
+/* Log how worker w (pid) ended. */
+static void
+master_log_death(int w, pid_t pid, int status)
+{
+	if (WIFSIGNALED(status))
+		log_warnx("worker %d (pid %ld) killed by signal %d (%s)",
+		    w + 1, (long)pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		log_warnx("worker %d (pid %ld) exited with status %d", w + 1,
+		    (long)pid, WEXITSTATUS(status));
+}
+
+/* When to start slot w again: at once, or later if it keeps failing. */
+static void
+master_schedule(int w, int64_t now)
+{
+	int64_t	delay = 0;
+	int	i;
+
+	if (now - slots[w].started_ms < MASTER_FAIL_MS)
+		slots[w].fails++;
+	else
+		slots[w].fails = 0;
+	if (slots[w].fails >= 2) {
+		delay = MASTER_BACKOFF_MIN_MS;
+		for (i = 2; i < slots[w].fails &&
+		    delay < MASTER_BACKOFF_MAX_MS; i++)
+			delay *= 2;
+		if (delay > MASTER_BACKOFF_MAX_MS)
+			delay = MASTER_BACKOFF_MAX_MS;
+		log_warnx("worker %d died at start %d times in a row; "
+		    "next try in %lld ms", w + 1, slots[w].fails,
+		    (long long)delay);
+	}
+	slots[w].respawn_ms = now + delay;
+}
+
 /*
- * Collect dead workers; replace them unless stopping.  Returns -1 if a
- * worker keeps dying at start, which stops the server.
+ * Collect dead workers and schedule their replacement unless stopping.
+ * Returns -1 if the hub is damaged: no worker can run on it, and the
+ * server must stop.
  */
 static int
 master_reap(struct hub *hub, int stopping)
 {
-	pid_t	pid;
-	int	status, w, rv = 0;
+	const char	*problem;
+	pid_t		 pid;
+	int		 status, w, rv = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((w = master_slot(pid)) == -1)
 			continue;
 		slots[w].pid = 0;
-		hub_recover(hub, w, pid);
-		if (stopping) {
+		if (stopping && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			log_debug("worker %d (pid %ld) stopped", w + 1,
 			    (long)pid);
+		else
+			master_log_death(w, pid, status);
+		/* A truncated hub would kill the master with SIGBUS. */
+		if (rv == -1 || hub_check(hub, &problem) == -1) {
+			if (rv == 0)
+				log_warnx("hub %s is %s; stopping",
+				    hub_path(hub), problem != NULL ?
+				    problem : strerror(errno));
+			rv = -1;
 			continue;
 		}
-		if (WIFSIGNALED(status))
-			log_warnx("worker %d (pid %ld) killed by signal %d",
-			    w + 1, (long)pid, WTERMSIG(status));
-		else
-			log_warnx("worker %d (pid %ld) exited with status %d",
-			    w + 1, (long)pid, WEXITSTATUS(status));
-		if (now_ms() - slots[w].started_ms < MASTER_FAIL_MS) {
-			if (++slots[w].fails >= MASTER_FAIL_MAX) {
-				log_warnx("worker %d keeps dying; stopping",
-				    w + 1);
-				rv = -1;
-				continue;
-			}
-		} else
-			slots[w].fails = 0;
-		if (master_spawn(hub, w) == 0)
-			log_info("worker %d replaced (pid %ld)", w + 1,
-			    (long)slots[w].pid);
+		hub_recover(hub, w, pid);
+		if (!stopping)
+			master_schedule(w, now_ms());
 	}
 	return rv;
+}
+
+/* Start the workers that are due; the ms until the next one, or -1. */
+static int64_t
+master_respawn(struct hub *hub)
+{
+	int64_t	now = now_ms(), next = -1, left;
+	int	w;
+
+	for (w = 0; w < conf.workers; w++) {
+		if (slots[w].pid != 0 || slots[w].respawn_ms == 0)
+			continue;
+		left = slots[w].respawn_ms - now;
+		if (left <= 0) {
+			if (master_spawn(hub, w) == 0) {
+				log_info("worker %d replaced (pid %ld)", w + 1,
+				    (long)slots[w].pid);
+				continue;
+			}
+			slots[w].respawn_ms = now + 1000;
+			left = 1000;
+		}
+		if (next == -1 || left < next)
+			next = left;
+	}
+	return next;
 }
 
 static int
@@ -157,19 +260,60 @@ master_stop_workers(void)
 		close(master_pipe[1]);
 		master_pipe[1] = -1;
 	}
-	for (w = 0; w < conf.workers; w++)
+	for (w = 0; w < conf.workers; w++) {
+		slots[w].respawn_ms = 0;
 		if (slots[w].pid != 0)
 			kill(slots[w].pid, SIGTERM);
+	}
 	alarm(CHATD_STOP_GRACE);
+}
+
+/* Sleep until a signal arrives, or for ms (-1: no limit). */
+static void
+master_wait(const sigset_t *wait_mask, int64_t ms)
+{
+	struct timespec	ts;
+
+	if (ms < 0) {
+		sigsuspend(wait_mask);
+		return;
+	}
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	pselect(0, NULL, NULL, NULL, &ts, wait_mask);
+}
+
+static void
+master_signals(sigset_t *wait_mask)
+{
+	static const int	sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
+				    SIGALRM };
+	struct sigaction	sa;
+	sigset_t		block;
+	size_t			i;
+
+	sigemptyset(&block);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&block, sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, wait_mask);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = master_signal;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigdelset(wait_mask, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 int
 master_run(struct hub *hub)
 {
-	struct sigaction	sa;
-	sigset_t		block, wait_mask;
-	int			w, stopping = 0, rv = 0;
+	sigset_t	wait_mask;
+	int64_t		next = -1;
+	int		w, stopping = 0, rv = 0;
 
+	log_procname("master");
+	proctitle_set("chatd: master");
 	if (pipe(master_pipe) == -1)
 		fatal("pipe");
 	for (w = 0; w < conf.workers; w++) {
@@ -177,37 +321,21 @@ master_run(struct hub *hub)
 			fatal("wake_open");
 		hub_set_wake(hub, w, slots[w].wake[1]);
 	}
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGCHLD);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGALRM);
-	sigprocmask(SIG_BLOCK, &block, &wait_mask);
-	sigdelset(&wait_mask, SIGCHLD);
-	sigdelset(&wait_mask, SIGTERM);
-	sigdelset(&wait_mask, SIGINT);
-	sigdelset(&wait_mask, SIGHUP);
-	sigdelset(&wait_mask, SIGALRM);
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = master_signal;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
+	master_signals(&wait_mask);
 
 	for (w = 0; w < conf.workers; w++)
 		if (master_spawn(hub, w) == -1)
 			fatalx("cannot start the workers");
 	log_info("ready tcp=%s udp=%s workers=%d", conf.socks.tcp_addr,
 	    conf.socks.udp_addr, conf.workers);
+	if (conf.daemonize) {
+		detach_done();
+		log_init("chatd", LOG_TO_SYSLOG, conf.opts.verbose);
+	}
 
 	for (;;) {
-		if (!got_chld && !got_term && !got_alrm)
-			sigsuspend(&wait_mask);
+		if (!got_chld && !got_term && !got_alrm && !got_hup)
+			master_wait(&wait_mask, stopping ? -1 : next);
 		/*
 		 * A stop first: a SIGTERM sent to the whole process group
 		 * (timeout(1), a service manager) also stops the workers,
@@ -220,6 +348,11 @@ master_run(struct hub *hub)
 				stopping = 1;
 				master_stop_workers();
 			}
+		}
+		if (got_hup) {
+			got_hup = 0;
+			/* Logs go to stderr or syslog: no file to reopen. */
+			log_info("SIGHUP: nothing to reload; ignored");
 		}
 		if (got_chld) {
 			got_chld = 0;
@@ -241,6 +374,8 @@ master_run(struct hub *hub)
 		}
 		if (stopping && master_alive() == 0)
 			break;
+		if (!stopping)
+			next = master_respawn(hub);
 	}
 	alarm(0);
 	if (hub_unlink(hub) == -1)

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * select.c -- chatd-select, the classic single-process chat server: the
  * baseline that chatd is compared with.
@@ -51,6 +52,7 @@
 #include "chatd.h"
 #include "ev.h"
 #include "log.h"
+#include "longopt.h"
 #include "net.h"
 #include "util.h"
 
@@ -391,6 +393,13 @@ main(int argc, char *argv[])
 	log_init("chatd-select", LOG_TO_STDERR, 0);
 	srv_opts_init(&opt);
 
+	switch (longopt_find(argc, argv)) {
+	case 'h':
+		usage(0);
+	case 'V':
+		printf("chatd-select %s\n", VERSION);
+		exit(0);
+	}
 	while ((ch = getopt(argc, argv, "b:hm:p:q:r:u:vV")) != -1) {
 		switch (ch) {
 		case 'h':

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * udp.c -- the timestamp service, shared by chatd and chatd-select:
  * a datagram of at most 140 bytes is answered with the time it came.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * worker.c -- a chatd worker: accepts clients on the shared listening
  * socket, serves them from one event loop, publishes what they say to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # Back-pressure across the hub: publishers wait for the slowest live
 # reader, and a worker that stops moving cannot hold the server hostage.
 
@@ -70,7 +71,7 @@ in_order() {
 	[ "$(grep -c "^Client ($ADDR_sender) said: line " "$dir/reader.out")" \
 	    -eq "$n" ]
 	in_order "$dir/reader.out"
-	[ "$(scoreboard_row 1 | awk '{ print $9 }')" -ge 1 ]
+	[ "$(scoreboard_row 1 | awk '{ print $10 }')" -ge 1 ]
 	stop_server
 }
 
@@ -86,7 +87,7 @@ in_order() {
 	# On the scoreboard: behind, not seen for over a second, untethered.
 	[ "$(echo "$row" | awk '{ print $NF }')" = untethered ] ||
 	    { echo "# $row" >&2; return 1; }
-	[ "$(echo "$row" | awk '{ print $8 }')" -gt 1000 ]
+	[ "$(echo "$row" | awk '{ print $9 }')" -gt 1000 ]
 	# It says what it lost, and what it still delivers is in order.
 	wait_for grep -q '^\*\*\* [0-9]* messages lost$' "$dir/reader.out"
 	say sender "after"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatbench: it finds nothing wrong with a correct server, on both
 # server models; its JSON parses; it fails cleanly on bad arguments and
 # on a server that is not there; a server that goes away mid-run does

@@ -1,10 +1,12 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatc: arguments, pipe mode, -u, and terminal mode driven through tmux.
 #
 # Terminal tests run chatc in a pane of a private tmux server (its own
 # socket, killed in teardown) and poll capture-pane until the screen
-# shows what they expect.  A fake server is nc listening on port 0: the
-# test writes what it should send into a FIFO before chatc connects.
+# shows what they expect; without tmux they are skipped.  A fake server
+# is tests/tcpcat.c (built by make test) listening on port 0: the test
+# writes what it should send into a FIFO before chatc connects.
 
 load helpers
 
@@ -40,14 +42,15 @@ same() {
 	fi
 }
 
-# fake_server [nc flags]: nc listening on 127.0.0.1, port in FAKE_PORT;
-# what is written to FAKE_FD is sent to the client that connects.
+# fake_server [tcpcat flags]: tcpcat listening on 127.0.0.1, port in
+# FAKE_PORT; what is written to FAKE_FD is sent to the client that connects.
 fake_server() {
 	local dir="$BATS_TEST_TMPDIR"
 
+	[ -x "$TCPCAT" ] || skip "$TCPCAT is not built (make test builds it)"
 	rm -f "$dir/fake.in"
 	mkfifo "$dir/fake.in"
-	nc -v "$@" -l 127.0.0.1 0 <"$dir/fake.in" >"$dir/fake.out" \
+	"$TCPCAT" "$@" 127.0.0.1 0 <"$dir/fake.in" >"$dir/fake.out" \
 	    2>"$dir/fake.err" 3>&- &
 	FAKE_PID=$!
 	exec {FAKE_FD}>"$dir/fake.in"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatd's command line: usage, bad options and values, taken ports.
 
 load helpers
@@ -6,8 +7,19 @@ load helpers
 @test "-h prints the usage to stdout and exits 0" {
 	run --separate-stderr -0 "$CHATD" -h
 	[ "${lines[0]}" = "usage: chatd [-dhvV] [-w workers] [-b address] [-p port] [-u port|none]" ]
-	[ "${lines[3]}" = "       chatd -S [-p port]" ]
+	[ "${lines[3]}" = "       chatd -S [-b address] [-p port]" ]
 	[ -z "$stderr" ]
+}
+
+@test "--help and --version work as -h and -V, for all four programs" {
+	local p
+	for p in "$CHATD" "$CHATD_SELECT" "$CHATC" "$TOP/chatbench"; do
+		run --separate-stderr -0 "$p" --help
+		[[ "${lines[0]}" == "usage: $(basename "$p") "* ]]
+		[ -z "$stderr" ]
+		run --separate-stderr -0 "$p" --version
+		[ "$output" = "$(basename "$p") $(sed -n 's/^#define VERSION[[:space:]]*"\(.*\)"$/\1/p' "$TOP/common/version.h")" ]
+	done
 }
 
 @test "-V prints the version" {
@@ -66,22 +78,38 @@ bad_value() {
 	stop_server
 }
 
-@test "-S prints the scoreboard of a running chatd" {
+# all_at_head HEAD: chatd -S shows every worker at ring position HEAD.
+all_at_head() {
+	[ "$("$CHATD" -S -p "$TCP_PORT" | awk -v h="$1" \
+	    '$1 ~ /^[0-9]+$/ && $7 == h && $8 == 0 { n++ } END { print n + 0 }')" -eq 2 ]
+}
+
+@test "-S prints uptime, each worker's counters and ring position, and totals" {
+	local head
 	start_server -w 2
 	join a
+	say a "one"
+	expect a '"one" received by the server'
 	run -0 "$CHATD" -S -p "$TCP_PORT"
-	[[ "${lines[0]}" =~ ^chatd\ on\ port\ $TCP_PORT:\ master\ pid\ $SERVER_PID,\ 1\ clients,\ ring\ head\ [0-9]+\ of\ size\ 4194304$ ]]
-	[ "${lines[1]}" = "worker  pid       clients      msgs-in     msgs-out      bytes-out         cursor stall-ms  holds" ]
-	[ "${#lines[@]}" -eq 4 ]
-	# Both workers running, neither behind nor held.
-	[[ "${lines[2]}" =~ ^1\ +[0-9]+\ +[01]\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +0\ +0$ ]]
-	[[ "${lines[3]}" =~ ^2\ +[0-9]+\ +[01]\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +0\ +0$ ]]
+	[[ "${lines[0]}" =~ ^chatd\ on\ port\ $TCP_PORT:\ master\ pid\ $SERVER_PID,\ up\ [0-9]+s,\ 1\ clients,\ ring\ head\ ([0-9]+)\ of\ size\ 4194304$ ]]
+	head=${BASH_REMATCH[1]}
+	[ "$head" -gt 0 ]
+	[ "${lines[1]}" = "worker  pid       clients      msgs-in     msgs-out      bytes-out       ring-pos     behind stall-ms  holds" ]
+	[ "${#lines[@]}" -eq 5 ]
+	# Every worker was woken by a's line and has read up to the head.
+	wait_for all_at_head "$head"
+	[[ "${lines[4]}" =~ ^total\ +-\ +1\ +[0-9]+\ +[0-9]+\ +[0-9]+$ ]]
+	# Both workers running, neither behind, stalled nor held.
+	run -0 "$CHATD" -S -p "$TCP_PORT"
+	[[ "${lines[2]}" =~ ^1\ +[0-9]+\ +[01]\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +$head\ +0\ +0\ +0$ ]]
+	[[ "${lines[3]}" =~ ^2\ +[0-9]+\ +[01]\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +$head\ +0\ +0\ +0$ ]]
 	stop_server
 }
 
-@test "-S without a chatd on the port fails, exit 1" {
+@test "-S without a chatd on the port: not running, exit 1" {
 	run --separate-stderr -1 "$CHATD" -S -p 1
-	[[ "$stderr" == "chatd: no chatd hub on port 1: "* ]]
+	[ "$stderr" = "chatd: not running on port 1" ]
+	[ -z "$output" ]
 }
 
 @test "listening on ::1 shows IPv6 addresses in brackets" {

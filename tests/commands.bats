@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # Commands: /nick /who /msg /quit /help, unknown commands and "//".
 # Protocol tests: they run against $SERVER (chatd or chatd-select).
 

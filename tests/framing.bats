@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # Line framing: LF, CRLF, segments, the 1024-byte limit, telnet IAC.
 # Protocol tests: they run against $SERVER (chatd or chatd-select).
 

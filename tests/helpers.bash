@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # tests/helpers.bash -- loaded by every .bats file; owns the processes.
 #
 #   start_server [ARGS]   start $SERVER on 127.0.0.1 port 0 and wait for
@@ -18,6 +19,8 @@ TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 CHATD=${CHATD:-$TOP/chatd}
 CHATC=${CHATC:-$TOP/chatc}
 CHATD_SELECT=${CHATD_SELECT:-$TOP/chatd-select}
+# The suite's own fake server (tests/tcpcat.c), in place of nc.
+TCPCAT=${TCPCAT:-$TOP/build/tests/tcpcat}
 # The server the protocol tests run against; chatd unless told otherwise.
 SERVER=${SERVER:-$CHATD}
 DEADLINE=${DEADLINE:-5}
@@ -97,7 +100,7 @@ teardown() {
 		wait "$SERVER_PID" 2>/dev/null
 	fi
 	if [ -n "${TCP_PORT:-}" ]; then
-		rm -f "/dev/shm/chatd-$TCP_PORT"
+		rm -f "/dev/shm/chatd-127.0.0.1-$TCP_PORT"
 	fi
 	# A failing test shows the server's log; a passing one stays quiet.
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # Stopping: SIGTERM and SIGINT stop the server gracefully; nothing is
 # left behind.  Protocol tests: they run against $SERVER.
 
@@ -20,7 +21,7 @@ load helpers
 	wait_for not_running "$SERVER_PID"
 	run -0 wait "$SERVER_PID"
 	SERVER_PID=
-	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$TCP_PORT" ]
 }
 
 @test "SIGINT stops the server the same way" {
@@ -32,7 +33,7 @@ load helpers
 	wait_for not_running "$SERVER_PID"
 	run -0 wait "$SERVER_PID"
 	SERVER_PID=
-	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$TCP_PORT" ]
 }
 
 @test "a client that never reads does not hold up the stop" {
@@ -48,7 +49,7 @@ load helpers
 	wait_for not_running "$SERVER_PID"
 	kill "$BG_PID" 2>/dev/null || true
 	SERVER_PID=
-	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$TCP_PORT" ]
 }
 
 @test "SIGPIPE never kills the server" {

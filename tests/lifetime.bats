@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # A client's lifetime in chatd's workers: several clients ending in one
 # round, a client dropped while its worker is far behind in the ring,
 # and a listener that must come back after any of it.

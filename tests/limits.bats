@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # Limits: the send queue, the rate, the number of clients.
 # Protocol tests: they run against $SERVER (chatd or chatd-select).
 

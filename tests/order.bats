@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # One global order: every client of every worker sees the broadcasts in
 # the same order, each sender's lines in the order sent, exactly once.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # Text sanitising: what one client sends can never reach another's
 # terminal as control bytes, escapes or invalid UTF-8.
 

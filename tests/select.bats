@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatd-select: its command line, ready line, limits and stop.  The
 # protocol files (framing, sanitize, commands, udp, lifecycle) run
 # against it too: tests/run runs them a second time with SERVER set.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # The UDP timestamp service.  Protocol tests: chatd or chatd-select.
 
 load helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
 # chatd's processes: the master, its workers and the hub between them.
 
 load helpers
@@ -57,13 +58,13 @@ join_on_two_workers() {
 	wait_for not_running "$p1"
 	wait_for not_running "$p2"
 	# The killed master left its hub behind; the next one replaces it.
-	[ -e "/dev/shm/chatd-$port" ]
+	[ -e "/dev/shm/chatd-127.0.0.1-$port" ]
 	launch "$CHATD" -b 127.0.0.1 -p "$port"
 	join a
 	say a "fresh"
 	expect a '"fresh" received by the server'
 	stop_server
-	[ ! -e "/dev/shm/chatd-$port" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$port" ]
 }
 
 @test "a stalled worker resynchronises and reports what it lost" {
@@ -106,7 +107,7 @@ join_on_two_workers() {
 	# Every connection is accepted and registered.
 	wait_for eval '[ "$("$CHATD" -S -p "$TCP_PORT" | sed -n "1s/.*, \([0-9]*\) clients,.*/\1/p")" = 200 ]'
 	local max
-	max=$("$CHATD" -S -p "$TCP_PORT" | awk 'NR > 2 { if ($3 > m) m = $3 } END { print m }')
+	max=$("$CHATD" -S -p "$TCP_PORT" | awk '$1 ~ /^[0-9]+$/ { if ($3 > m) m = $3 } END { print m }')
 	# No worker holds more than 1.25 times the mean of 50.
 	[ "$max" -le 62 ] || { "$CHATD" -S -p "$TCP_PORT" >&2; return 1; }
 	stop_server
@@ -123,8 +124,8 @@ join_on_two_workers() {
 	run -0 wait "$SERVER_PID"
 	SERVER_PID=
 	run -1 grep -q 'replaced' "$log"
-	grep -qx 'chatd: stopped' "$log"
-	[ ! -e "/dev/shm/chatd-$TCP_PORT" ]
+	grep -qx 'chatd: master: stopped' "$log"
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$TCP_PORT" ]
 }
 
 # skip_until NAME LINE: read NAME's lines until LINE.

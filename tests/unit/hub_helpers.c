@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * hub_helpers.c -- what the hub's unit tests share (hub_helpers.h).
  */

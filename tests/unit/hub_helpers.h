@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * hub_helpers.h -- what the hub's unit tests (tests/unit/test_hub_*.c)
  * share: hubs under names of their own that are always removed, child

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_history.c -- the ring of broadcast lines behind /history.
  */

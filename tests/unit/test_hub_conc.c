@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_hub_conc.c -- several processes publishing and reading the ring at
  * once, each in a process of its own: one order for every reader, no

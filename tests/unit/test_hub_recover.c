@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_hub_recover.c -- a hub outliving its processes: attaching to a
  * live one and the scoreboard it shows, the master releasing a lock

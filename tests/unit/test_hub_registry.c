@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_hub_registry.c -- the registry of clients: adding up to the limit,
  * nicknames unique ignoring case, walking it in slot order, reaping

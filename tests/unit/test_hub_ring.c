@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_hub_ring.c -- the shared-memory ring: publishing and reading,
  * records of every size wrapping the ring, readers falling behind
@@ -36,11 +37,11 @@ t_name(void)
 {
 	char	buf[HUB_NAME_MAX], small[8];
 
-	hub_name(buf, sizeof(buf), 8080);
-	CHECK_STR(buf, "/chatd-8080");
-	hub_name(buf, sizeof(buf), 0);
-	CHECK_STR(buf, "/chatd-0");
-	hub_name(small, sizeof(small), 65535);
+	hub_name(buf, sizeof(buf), "127.0.0.1", 8080);
+	CHECK_STR(buf, "/chatd-127.0.0.1-8080");
+	hub_name(buf, sizeof(buf), "::", 0);
+	CHECK_STR(buf, "/chatd-::-0");
+	hub_name(small, sizeof(small), "127.0.0.2", 65535);
 	CHECK_STR(small, "/chatd-");
 }
 

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_hub_wake.c -- waking the workers: one poke per sleeping worker
  * until it acknowledges, never the publisher itself, never a dead

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_proto.c -- the line framer: LF and CRLF, the 1024-byte limit and
  * the skip to the next LF, telnet commands, input split anywhere.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_render.c -- chatc's reading of server lines (line_parse,
  * who_is, text_names) and how render_line draws them.

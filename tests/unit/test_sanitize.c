@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_sanitize.c -- san_text, san_nick_valid and san_utf8_len.
  */

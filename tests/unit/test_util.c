@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_util.c -- parse_uint, parse_size and parse_port.
  */

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * unit.h -- the harness shared by the C unit tests in tests/unit/.
  *
