@@ -85,7 +85,8 @@ make_run_ready() {
 	SERVER_PID=$!
 	wait_for make_run_ready
 	port=$(sed -n 's/.* tcp=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
-	[ "$(sed -n 1p "$out")" = "chatd: master: ready tcp=127.0.0.1:$port udp=127.0.0.1:$port workers=1" ]
+	[ "$(sed -n 1p "$out")" = "chatd: master: ready tcp=127.0.0.1:$port udp=127.0.0.1:$port workers=1" ] ||
+	    { sed 's/^/# /' "$out" >&2; return 1; }
 	[ "$(sed -n 2p "$out")" = "connect with: ./chatc 127.0.0.1 $port" ]
 	master=$("$CHATD" -S -p "$port" | sed -n 's/.*master pid \([0-9]*\),.*/\1/p')
 	kill -TERM "$master"

@@ -128,15 +128,26 @@ serve_tcp(int lfd, int read_stdin, int shut)
 				pfd[1].fd = -1;
 				if (shut)
 					shutdown(fd, SHUT_WR);
+				/* Both directions done. */
+				if (pfd[0].fd == -1)
+					exit(0);
 			}
 		}
 		if (pfd[0].revents != 0) {
-			if ((n = read(fd, buf, sizeof(buf))) == 0)
-				exit(0);
+			n = read(fd, buf, sizeof(buf));
 			if (n == -1 && errno != EINTR)
 				exit(0);	/* reset by the peer: it is gone */
 			if (n > 0)
 				write_all(STDOUT_FILENO, buf, (size_t)n);
+			/*
+			 * The peer half-closed: it may still read, so what
+			 * stdin holds is still sent to it before exiting.
+			 */
+			if (n == 0) {
+				if (pfd[1].fd == -1)
+					exit(0);
+				pfd[0].fd = -1;
+			}
 		}
 	}
 }
