@@ -43,6 +43,15 @@ ifneq ($(PORTABLE),)
 PORTFLAGS = -DEV_PORTABLE
 endif
 
+# Cluster mode (chatd -C, server/bridge.c) needs libnats; without it
+# chatd is built as always and refuses -C.  CLUSTER=0 leaves it out.
+CLUSTER	?= $(shell pkg-config --exists libnats 2>/dev/null && echo 1 || echo 0)
+ifeq ($(CLUSTER),1)
+CLUSTER_CFLAGS = -DCHATD_CLUSTER $(shell pkg-config --cflags libnats)
+CLUSTER_LIBS = $(shell pkg-config --libs libnats)
+CLUSTER_SRC = server/cluster.c server/bridge.c
+endif
+
 ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
@@ -51,7 +60,7 @@ COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
 	   common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/clients.c server/udp.c server/listen.c server/scoreboard.c \
-	   server/pidfile.c server/detach.c
+	   server/pidfile.c server/detach.c $(CLUSTER_SRC)
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 	   server/listen.c
 CHATC	 = client/chatc.c client/complete.c client/dial.c client/histfile.c \
@@ -81,7 +90,17 @@ links: $(PROGS)
 	@for p in $(PROGS); do ln -sf $$p .; done
 
 $(O)/chatd: $(CHATD:%.c=$(O)/%.o) $(COMMON_O)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(CLUSTER_LIBS) $(LIBS)
+
+# chatd's objects know whether they are built with cluster mode: a
+# change of CLUSTER rebuilds them.
+CHATD_FLAGS_STAMP = $(O)/server/.cluster-$(CLUSTER)
+$(CHATD_FLAGS_STAMP):
+	@mkdir -p $(@D)
+	@rm -f $(O)/server/.cluster-*
+	@touch $@
+$(CHATD:%.c=$(O)/%.o): $(CHATD_FLAGS_STAMP)
+$(CHATD:%.c=$(O)/%.o): ALL_CFLAGS += $(CLUSTER_CFLAGS)
 
 $(O)/chatd-select: $(SELECT:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)

@@ -81,6 +81,7 @@ struct hub_slot {
 	_Atomic uint64_t	w_cursor;	/* read up to here */
 	_Atomic int64_t		w_beat_ms;	/* last seen running */
 	_Atomic uint64_t	w_holds;	/* times held back */
+	atomic_int		w_reader;	/* reads only: serves no clients */
 };
 
 struct hub_reg {
@@ -544,6 +545,7 @@ hub_worker_start(struct hub *h, int w, pid_t pid)
 	atomic_store(&s->w_cursor, atomic_load(&h->h_sh->s_head));
 	atomic_store(&s->w_beat_ms, 0);
 	atomic_store(&s->w_holds, 0);
+	atomic_store(&s->w_reader, 0);
 	atomic_fetch_and(&h->h_sh->s_held, ~((uint64_t)1 << w));
 	atomic_store(&s->w_pid, pid);
 }
@@ -681,6 +683,18 @@ hub_kick_accept(struct hub *h)
 		if (w != h->h_self)
 			atomic_store(&sh->s_workers[w].w_kick, 1);
 	hub_wake_others(h);
+}
+
+void
+hub_worker_reader(struct hub *h)
+{
+	atomic_store(&h->h_sh->s_workers[h->h_self].w_reader, 1);
+}
+
+void
+hub_set_id_base(struct hub *h, uint64_t base)
+{
+	atomic_store(&h->h_sh->s_next_id, base);
 }
 
 int
@@ -844,6 +858,7 @@ hub_active(const struct hub *h, int64_t now, unsigned *clients)
 	for (w = 0; w < h->h_nworkers; w++) {
 		s = &sh->s_workers[w];
 		if (atomic_load(&s->w_pid) == 0 ||
+		    atomic_load(&s->w_reader) ||
 		    now - atomic_load(&s->w_beat_ms) > HUB_STALL_MS)
 			continue;
 		*clients += atomic_load(&s->w_clients);

@@ -142,6 +142,16 @@ int		 hub_chown(struct hub *, uid_t, gid_t);
 void		 hub_set_wake(struct hub *, int w, int wake_wfd);
 /* Worker: "I am slot w, process pid"; resets the slot's counters. */
 void		 hub_worker_start(struct hub *, int w, pid_t pid);
+/*
+ * This slot reads the ring but serves no clients (chatd -C's bridge):
+ * hub_active leaves it out of the share of newcomers.
+ */
+void		 hub_worker_reader(struct hub *);
+/*
+ * Master, before any client: ids start at base (chatd -C puts the
+ * host's number in the high bits, so ids are unique in the cluster).
+ */
+void		 hub_set_id_base(struct hub *, uint64_t base);
 /* Master: release the locks a dead process held, clear its slot. */
 void		 hub_recover(struct hub *, int w, pid_t pid);
 

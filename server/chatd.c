@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include "chatd.h"
+#ifdef CHATD_CLUSTER
+#include "cluster.h"
+#endif
 #include "log.h"
 #include "longopt.h"
 #include "net.h"
@@ -40,7 +43,8 @@ usage(int status)
 	    "[-u port|none]\n"
 	    "             [-m max-clients] [-q sendq] [-r rate] "
 	    "[-R ring-size]\n"
-	    "             [-P pidfile] [-U user]\n"
+	    "             [-P pidfile] [-U user] [-C nats://host:port[,...]] "
+	    "[-N name]\n"
 	    "       chatd -S [-b address] [-p port]\n");
 	exit(status);
 }
@@ -158,7 +162,9 @@ make_hub(void)
 		fatalx("hub %s belongs to a running chatd (pid %ld)", name,
 		    (long)hi.hi_master);
 	need = hub_size(conf.ring, conf.opts.max_clients);
-	if ((hub = hub_create(name, conf.ring, conf.workers,
+	/* With -C the bridge reads the ring too, in the last slot. */
+	if ((hub = hub_create(name, conf.ring, conf.workers +
+	    (conf.cluster != NULL),
 	    conf.opts.max_clients)) == NULL) {
 		if (errno == EADDRINUSE)
 			fatalx("hub %s belongs to a running chatd", name);
@@ -174,6 +180,50 @@ make_hub(void)
 		fatal("hub %s: chown to %s", name, conf.user);
 	}
 	return hub;
+}
+
+/*
+ * -C and -N: only a chatd built with libnats has cluster mode (see the
+ * Makefile); the bridge takes the hub's last worker slot.
+ */
+static void
+check_cluster(void)
+{
+#ifdef CHATD_CLUSTER
+	const char	*why;
+
+	if (conf.cluster_name == NULL)
+		conf.cluster_name = CLUSTER_NAME_DEFAULT;
+	else if (conf.cluster == NULL) {
+		fprintf(stderr, "chatd: -N needs -C\n");
+		usage(2);
+	}
+	if (cluster_check_name(conf.cluster_name) == -1) {
+		fprintf(stderr, "chatd: invalid cluster name: %s (1 to %d "
+		    "letters, digits, '-' or '_')\n", conf.cluster_name,
+		    CLUSTER_NAME_MAX);
+		exit(2);
+	}
+	if (conf.cluster == NULL)
+		return;
+	if (cluster_check_urls(conf.cluster, &why) == -1) {
+		fprintf(stderr, "chatd: invalid -C %s: %s\n", conf.cluster,
+		    why);
+		exit(2);
+	}
+	if (conf.workers >= HUB_WORKERS_MAX) {
+		fprintf(stderr, "chatd: -C: at most %d workers (the bridge "
+		    "takes a slot)\n", HUB_WORKERS_MAX - 1);
+		exit(2);
+	}
+#else
+	if (conf.cluster != NULL || conf.cluster_name != NULL) {
+		fprintf(stderr, "chatd: -%c: this chatd was built without "
+		    "cluster support; rebuild it with libnats-dev installed "
+		    "(see README.md)\n", conf.cluster != NULL ? 'C' : 'N');
+		exit(2);
+	}
+#endif
 }
 
 int
@@ -201,8 +251,15 @@ main(int argc, char *argv[])
 	    HUB_WORKERS_MAX : (int)ncpu;
 	conf.ring = CHATD_RING;
 
-	while ((ch = getopt(argc, argv, "b:dhm:p:P:q:r:R:Su:U:vVw:")) != -1) {
+	while ((ch = getopt(argc, argv,
+	    "b:C:dhm:N:p:P:q:r:R:Su:U:vVw:")) != -1) {
 		switch (ch) {
+		case 'C':
+			conf.cluster = optarg;
+			break;
+		case 'N':
+			conf.cluster_name = optarg;
+			break;
 		case 'd':
 			conf.daemonize = 1;
 			break;
@@ -243,6 +300,7 @@ main(int argc, char *argv[])
 		    argv[optind]);
 		usage(2);
 	}
+	check_cluster();
 	if (scoreboard)
 		return scoreboard_print(conf.opts.bind_addr,
 		    conf.opts.tcp_port);

@@ -63,6 +63,8 @@ struct chatd_conf {
 	const char	*user;		/* -U: the workers run as this user */
 	uid_t		 uid;
 	gid_t		 gid;
+	const char	*cluster;	/* -C: NATS URLs, or NULL */
+	const char	*cluster_name;	/* -N */
 };
 
 /* Event sources share the event loop; each starts with its kind. */
@@ -159,6 +161,12 @@ struct chat_ops {
 	/* Call fn for every client of the server; return the count. */
 	unsigned (*foreach)(void (*fn)(const struct hub_client_info *,
 		    void *), void *arg);
+	/*
+	 * Answer the client about what it has just published, once that
+	 * is in the server's order (chatd -C: once JetStream has it).
+	 * NULL: the answer is queued at once.
+	 */
+	void	 (*reply)(struct conn *, const char *text, size_t len);
 };
 
 /*

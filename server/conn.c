@@ -36,6 +36,8 @@ static void	conn_sendf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	conn_publishf(struct conn *, uint64_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+static void	conn_replyf(struct conn *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 void
 conn_setup(const struct chat_ops *o, size_t sendq, unsigned rate)
@@ -170,6 +172,27 @@ conn_publishf(struct conn *c, uint64_t target, const char *fmt, ...)
 		return;
 	ops->publish(c->c_id, target, line, (size_t)n < sizeof(line) ?
 	    (size_t)n : sizeof(line) - 1);
+}
+
+/* The answer to what c just published: see chat_ops.reply. */
+static void
+conn_replyf(struct conn *c, const char *fmt, ...)
+{
+	char	line[HUB_TEXT_MAX];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	if (ops->reply != NULL)
+		ops->reply(c, line, (size_t)n);
+	else
+		conn_send(c, line, (size_t)n);
 }
 
 /*
@@ -353,7 +376,7 @@ conn_line(struct conn *c, const unsigned char *raw, size_t rawlen)
 	conn_who(c, who, sizeof(who));
 	conn_publishf(c, 0, PROTO_SAID, who, msg);
 	/* Only now is the message in the hub: acknowledge it. */
-	conn_sendf(c, PROTO_ACK, msg);
+	conn_replyf(c, PROTO_ACK, msg);
 }
 
 /* Split "word rest" in place: NUL-terminate word, return rest. */
@@ -472,7 +495,7 @@ cmd_me(struct conn *c, const char *text)
 	}
 	conn_who(c, who, sizeof(who));
 	conn_publishf(c, 0, PROTO_ACTION, who, text);
-	conn_send(c, PROTO_ACTION_OK, sizeof(PROTO_ACTION_OK) - 1);
+	conn_replyf(c, "%s", PROTO_ACTION_OK);
 }
 
 /*

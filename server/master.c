@@ -13,6 +13,7 @@
 #define _DEFAULT_SOURCE		/* setgroups(2) */
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/wait.h>
 
@@ -27,6 +28,9 @@
 #include <unistd.h>
 
 #include "chatd.h"
+#ifdef CHATD_CLUSTER
+#include "cluster.h"
+#endif
 #include "ev.h"
 #include "log.h"
 #include "proctitle.h"
@@ -55,6 +59,31 @@ static struct {
  * so a worker reads EOF as soon as the master is gone, however it died.
  */
 static int	master_pipe[2] = { -1, -1 };
+
+/*
+ * The slots the master fills: the workers, then with -C the bridge
+ * (bridge.c), which the hub counts as one more reader.
+ */
+static int	nslots;
+#define IS_BRIDGE(w)	((w) == conf.workers)
+
+#ifdef CHATD_CLUSTER
+static struct cluster_state	*cluster;
+/* The first bridge says on this pipe that it has joined the cluster. */
+static int	ready_pipe[2] = { -1, -1 };
+#endif
+
+/* "worker 3" or "bridge", for the log. */
+static const char *
+slot_name(int w)
+{
+	static char	name[32];
+
+	if (IS_BRIDGE(w))
+		return "bridge";
+	snprintf(name, sizeof(name), "worker %d", w + 1);
+	return name;
+}
 
 static volatile sig_atomic_t	got_chld, got_term, got_alrm, got_hup;
 
@@ -85,7 +114,7 @@ master_drop_privileges(int w)
 		return;
 	if (setgroups(1, &conf.gid) == -1 || setgid(conf.gid) == -1 ||
 	    setuid(conf.uid) == -1)
-		fatal("worker %d: cannot become user %s", w + 1, conf.user);
+		fatal("%s: cannot become user %s", slot_name(w), conf.user);
 }
 
 /* Fork the worker for slot w.  Signals are blocked by the caller. */
@@ -95,10 +124,10 @@ master_spawn(struct hub *hub, int w)
 	struct sigaction	sa;
 	sigset_t		none;
 	pid_t			pid;
-	char			title[32];
+	char			title[48];
 
 	if ((pid = fork()) == -1) {
-		log_warn("fork worker %d", w + 1);
+		log_warn("fork %s", slot_name(w));
 		return -1;
 	}
 	if (pid == 0) {
@@ -116,9 +145,21 @@ master_spawn(struct hub *hub, int w)
 			detach_forget();
 			log_init("chatd", LOG_TO_SYSLOG, conf.opts.verbose);
 		}
-		snprintf(title, sizeof(title), "chatd: worker %d", w + 1);
+		snprintf(title, sizeof(title), "chatd: %s", slot_name(w));
 		proctitle_set(title);
 		master_drop_privileges(w);
+#ifdef CHATD_CLUSTER
+		if (IS_BRIDGE(w)) {
+			if (ready_pipe[0] != -1)
+				close(ready_pipe[0]);
+			bridge_run(w, hub, master_pipe[0], slots[w].wake,
+			    cluster, ready_pipe[1]);
+		}
+		if (ready_pipe[0] != -1) {
+			close(ready_pipe[0]);
+			close(ready_pipe[1]);
+		}
+#endif
 		worker_run(w, hub, master_pipe[0], slots[w].wake);
 	}
 	slots[w].pid = pid;
@@ -132,7 +173,7 @@ master_slot(pid_t pid)
 {
 	int	w;
 
-	for (w = 0; w < conf.workers; w++)
+	for (w = 0; w < nslots; w++)
 		if (slots[w].pid == pid)
 			return w;
 	return -1;
@@ -143,12 +184,12 @@ static void
 master_log_death(int w, pid_t pid, int status)
 {
 	if (WIFSIGNALED(status))
-		log_warnx("worker %d (pid %ld) killed by signal %d (%s)",
-		    w + 1, (long)pid, WTERMSIG(status),
+		log_warnx("%s (pid %ld) killed by signal %d (%s)",
+		    slot_name(w), (long)pid, WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
 	else
-		log_warnx("worker %d (pid %ld) exited with status %d", w + 1,
-		    (long)pid, WEXITSTATUS(status));
+		log_warnx("%s (pid %ld) exited with status %d",
+		    slot_name(w), (long)pid, WEXITSTATUS(status));
 }
 
 /* When to start slot w again: at once, or later if it keeps failing. */
@@ -169,8 +210,8 @@ master_schedule(int w, int64_t now)
 			delay *= 2;
 		if (delay > MASTER_BACKOFF_MAX_MS)
 			delay = MASTER_BACKOFF_MAX_MS;
-		log_warnx("worker %d died at start %d times in a row; "
-		    "next try in %lld ms", w + 1, slots[w].fails,
+		log_warnx("%s died at start %d times in a row; "
+		    "next try in %lld ms", slot_name(w), slots[w].fails,
 		    (long long)delay);
 	}
 	slots[w].respawn_ms = now + delay;
@@ -193,7 +234,7 @@ master_reap(struct hub *hub, int stopping)
 			continue;
 		slots[w].pid = 0;
 		if (stopping && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			log_debug("worker %d (pid %ld) stopped", w + 1,
+			log_debug("%s (pid %ld) stopped", slot_name(w),
 			    (long)pid);
 		else
 			master_log_death(w, pid, status);
@@ -220,14 +261,14 @@ master_respawn(struct hub *hub)
 	int64_t	now = now_ms(), next = -1, left;
 	int	w;
 
-	for (w = 0; w < conf.workers; w++) {
+	for (w = 0; w < nslots; w++) {
 		if (slots[w].pid != 0 || slots[w].respawn_ms == 0)
 			continue;
 		left = slots[w].respawn_ms - now;
 		if (left <= 0) {
 			if (master_spawn(hub, w) == 0) {
-				log_info("worker %d replaced (pid %ld)", w + 1,
-				    (long)slots[w].pid);
+				log_info("%s replaced (pid %ld)",
+				    slot_name(w), (long)slots[w].pid);
 				continue;
 			}
 			slots[w].respawn_ms = now + 1000;
@@ -244,7 +285,7 @@ master_alive(void)
 {
 	int	w, n = 0;
 
-	for (w = 0; w < conf.workers; w++)
+	for (w = 0; w < nslots; w++)
 		if (slots[w].pid != 0)
 			n++;
 	return n;
@@ -260,7 +301,7 @@ master_stop_workers(void)
 		close(master_pipe[1]);
 		master_pipe[1] = -1;
 	}
-	for (w = 0; w < conf.workers; w++) {
+	for (w = 0; w < nslots; w++) {
 		slots[w].respawn_ms = 0;
 		if (slots[w].pid != 0)
 			kill(slots[w].pid, SIGTERM);
@@ -305,6 +346,81 @@ master_signals(sigset_t *wait_mask)
 	}
 }
 
+#ifdef CHATD_CLUSTER
+/*
+ * chatd -C: start the bridge first and wait until it has joined the
+ * cluster (the stream and the buckets exist, this host has its number):
+ * the workers' clients get ids with the host's number in their high
+ * bits, unique in the cluster.  0, or -1 (logged) if the bridge died or
+ * NATS did not answer within CLUSTER_START_MS.
+ */
+static int
+master_cluster_start(struct hub *hub, const sigset_t *wait_mask)
+{
+	struct timespec	ts;
+	fd_set		rfds;
+	int64_t		deadline = now_ms() + CLUSTER_START_MS, left;
+	uint64_t	host;
+	char		byte;
+	int		n;
+
+	cluster = mmap(NULL, sizeof(*cluster), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (cluster == MAP_FAILED)
+		fatal("mmap");
+	memset(cluster, 0, sizeof(*cluster));
+	if (pipe(ready_pipe) == -1)
+		fatal("pipe");
+	if (master_spawn(hub, conf.workers) == -1)
+		return -1;
+	close(ready_pipe[1]);
+	for (;;) {
+		if (got_term || got_chld) {
+			log_warnx("the bridge did not join the cluster");
+			return -1;
+		}
+		if ((left = deadline - now_ms()) <= 0) {
+			log_warnx("no NATS server of %s answered within %d s",
+			    conf.cluster, CLUSTER_START_MS / 1000);
+			return -1;
+		}
+		FD_ZERO(&rfds);
+		FD_SET(ready_pipe[0], &rfds);
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000;
+		n = pselect(ready_pipe[0] + 1, &rfds, NULL, NULL, &ts,
+		    wait_mask);
+		if (n == 1 && read(ready_pipe[0], &byte, 1) == 1)
+			break;
+	}
+	close(ready_pipe[0]);
+	ready_pipe[0] = ready_pipe[1] = -1;
+	host = atomic_load(&cluster->cs_host);
+	hub_set_id_base(hub, host << CLUSTER_HOST_SHIFT | 1);
+	log_info("cluster %s: this host is number %llu", conf.cluster_name,
+	    (unsigned long long)host);
+	return 0;
+}
+
+/* Startup failed after the bridge was started: stop it, clean up. */
+static int
+master_abort(struct hub *hub)
+{
+	int	status;
+
+	master_stop_workers();
+	alarm(0);
+	if (slots[conf.workers].pid != 0) {
+		kill(slots[conf.workers].pid, SIGKILL);
+		waitpid(slots[conf.workers].pid, &status, 0);
+	}
+	if (hub_unlink(hub) == -1)
+		log_warn("hub_unlink");
+	hub_detach(hub);
+	return 1;
+}
+#endif
+
 int
 master_run(struct hub *hub)
 {
@@ -314,15 +430,20 @@ master_run(struct hub *hub)
 
 	log_procname("master");
 	proctitle_set("chatd: master");
+	nslots = conf.workers + (conf.cluster != NULL);
 	if (pipe(master_pipe) == -1)
 		fatal("pipe");
-	for (w = 0; w < conf.workers; w++) {
+	for (w = 0; w < nslots; w++) {
 		if (wake_open(slots[w].wake) == -1)
 			fatal("wake_open");
 		hub_set_wake(hub, w, slots[w].wake[1]);
 	}
 	master_signals(&wait_mask);
 
+#ifdef CHATD_CLUSTER
+	if (conf.cluster != NULL && master_cluster_start(hub, &wait_mask) == -1)
+		return master_abort(hub);
+#endif
 	for (w = 0; w < conf.workers; w++)
 		if (master_spawn(hub, w) == -1)
 			fatalx("cannot start the workers");
@@ -365,10 +486,10 @@ master_run(struct hub *hub)
 		}
 		if (got_alrm) {
 			got_alrm = 0;
-			for (w = 0; w < conf.workers; w++)
+			for (w = 0; w < nslots; w++)
 				if (slots[w].pid != 0) {
-					log_warnx("worker %d did not stop; "
-					    "killing it", w + 1);
+					log_warnx("%s did not stop; "
+					    "killing it", slot_name(w));
 					kill(slots[w].pid, SIGKILL);
 				}
 		}

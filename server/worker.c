@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #include "chatd.h"
+#ifdef CHATD_CLUSTER
+#include "cluster.h"
+#endif
 #include "ev.h"
 #include "log.h"
 #include "net.h"
@@ -69,6 +72,35 @@ static const struct chat_ops worker_ops = {
 	.foreach = worker_foreach
 };
 
+#ifdef CHATD_CLUSTER
+static void	worker_cluster_reply(struct conn *, const char *, size_t);
+static void	worker_cluster_unregister(struct conn *);
+static int	worker_cluster_set_nick(struct conn *, const char *);
+static uint64_t	worker_cluster_find(const char *, char *, size_t);
+
+/* chatd -C: what clients say goes through the stream (cluster.h). */
+static const struct chat_ops worker_cluster_ops = {
+	.publish = worker_publish,
+	.unregister = worker_cluster_unregister,
+	.set_nick = worker_cluster_set_nick,
+	.find = worker_cluster_find,
+	.foreach = worker_foreach,
+	.reply = worker_cluster_reply
+};
+#endif
+
+/* Into the ring; with -C, for the bridge to send to the stream. */
+static void
+worker_ring_put(uint64_t origin, uint64_t target, const char *text,
+    size_t len)
+{
+#ifdef CHATD_CLUSTER
+	if (conf.cluster != NULL)
+		target |= CLUSTER_OUT;
+#endif
+	hub_publish(w.hub, origin, target, text, len);
+}
+
 static const struct client_hooks worker_hooks = {
 	.ch_rearm = worker_rearm,
 	.ch_release = worker_release,
@@ -91,7 +123,7 @@ static void
 worker_publish(uint64_t origin, uint64_t target, const char *text,
     size_t len)
 {
-	hub_publish(w.hub, origin, target, text, len);
+	worker_ring_put(origin, target, text, len);
 	hub_count_in(w.hub, 1);
 	/*
 	 * A live reader too far behind: read no more from our clients
@@ -121,6 +153,54 @@ worker_find(const char *nick, char *exact, size_t len)
 {
 	return hub_client_find(w.hub, nick, exact, len);
 }
+
+#ifdef CHATD_CLUSTER
+/* The bridge puts it back into the ring once the stream has the line. */
+static void
+worker_cluster_reply(struct conn *c, const char *text, size_t len)
+{
+	hub_publish(w.hub, c->c_id, c->c_id | CLUSTER_REPLY, text, len);
+}
+
+static void
+worker_cluster_unregister(struct conn *c)
+{
+	hub_client_remove(w.hub, c->c_slot);
+	cluster_nick_release(c->c_nick);
+}
+
+/*
+ * The cluster's bucket first: its atomic create decides between hosts.
+ * Then this host's registry, which /who and /msg read here.
+ */
+static int
+worker_cluster_set_nick(struct conn *c, const char *nick)
+{
+	int	save;
+
+	if (cluster_nick_claim(nick, c->c_id) == -1)
+		return -1;
+	if (hub_client_set_nick(w.hub, c->c_slot, nick) == -1) {
+		save = errno;
+		cluster_nick_release(nick);
+		errno = save;
+		return -1;
+	}
+	cluster_nick_release(c->c_nick);
+	return 0;
+}
+
+/* A client of this host, or of another one (its id says which). */
+static uint64_t
+worker_cluster_find(const char *nick, char *exact, size_t len)
+{
+	uint64_t	id;
+
+	if ((id = hub_client_find(w.hub, nick, exact, len)) != 0)
+		return id;
+	return cluster_nick_find(nick, exact, len);
+}
+#endif
 
 static unsigned
 worker_foreach(void (*fn)(const struct hub_client_info *, void *),
@@ -315,7 +395,11 @@ worker_announce_orphan(const struct hub_client_info *ci, void *arg)
 	n = snprintf(line, sizeof(line), PROTO_LEFT_REASON, who,
 	    PROTO_REASON_LOST);
 	if (n > 0 && (size_t)n < sizeof(line))
-		hub_publish(w.hub, ci->ci_id, 0, line, (size_t)n);
+		worker_ring_put(ci->ci_id, 0, line, (size_t)n);
+#ifdef CHATD_CLUSTER
+	if (conf.cluster != NULL)
+		cluster_nick_release(ci->ci_nick);
+#endif
 }
 
 /*
@@ -372,8 +456,13 @@ worker_stop(void)
 {
 	struct conn	*c;
 
-	TAILQ_FOREACH(c, &w.clients.cs_all, c_entry)
+	TAILQ_FOREACH(c, &w.clients.cs_all, c_entry) {
 		hub_client_remove(w.hub, c->c_slot);
+#ifdef CHATD_CLUSTER
+		if (conf.cluster != NULL)
+			cluster_nick_release(c->c_nick);
+#endif
+	}
 	clients_stop(&w.clients, now_ms() + CHATD_STOP_FLUSH_MS);
 	log_debug("stopped");
 	exit(0);
@@ -410,6 +499,14 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 
 	hub_worker_start(hub, slot, getpid());
 	conn_setup(&worker_ops, conf.opts.sendq, conf.opts.rate);
+#ifdef CHATD_CLUSTER
+	if (conf.cluster != NULL) {
+		if (cluster_open(procname) == -1)
+			exit(1);
+		conn_setup(&worker_cluster_ops, conf.opts.sendq,
+		    conf.opts.rate);
+	}
+#endif
 	if ((w.ev = ev_new(conf.opts.max_clients + CHATD_FD_RESERVE)) == NULL)
 		fatal("ev_new");
 	hub_cursor_init(hub, &w.cursor);

@@ -1,0 +1,403 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
+/*
+ * bridge.c -- chatd -C: the process that joins this host's hub to the
+ * cluster's JetStream stream.  The master runs it in the hub's last
+ * slot and replaces it like a worker when it dies.
+ *
+ * Two directions, two threads:
+ *
+ * - Out (the main thread): it reads the ring like a worker.  A record
+ *   marked CLUSTER_OUT is published to the stream, with the id
+ *   "HOST-SEQ" (the hub's record number) for JetStream's de-duplication,
+ *   and the bridge waits for the acknowledgment, retrying for as long
+ *   as it takes: it reads nothing more meanwhile, so the workers, whose
+ *   records it no longer reads, hold their clients back (hub_lag).  A
+ *   record marked CLUSTER_REPLY is an answer owed to one client; it is
+ *   put back into the ring for that client only now, so the client
+ *   hears "received" only for what the stream has.
+ *
+ * - In (the library's thread for the subscription): an ordered
+ *   consumer delivers the stream in order, from the sequence after the
+ *   last one appended (cs_stream_seq), and each record goes into the
+ *   ring as it came, with its origin and target.  A gap that cannot be
+ *   filled (the stream dropped old records) is announced in the ring as
+ *   "*** N messages lost".
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chatd.h"
+#include "cluster.h"
+#include "ev.h"
+#include "log.h"
+#include "util.h"
+
+/* A stream record: origin and target, big-endian, then the text. */
+#define BRIDGE_HDR		16
+/* How long one publish waits for its acknowledgment before a retry. */
+#define BRIDGE_PUB_WAIT_MS	2000
+/* The main thread beats this often, even while it waits for NATS. */
+#define BRIDGE_BEAT_MS		250
+/* The consumer waits at most this long for slow local readers. */
+#define BRIDGE_HOLD_MAX_MS	5000
+
+static struct {
+	struct hub		*hub;
+	struct hub_cursor	 cursor;
+	struct cluster_state	*st;
+	natsSubscription	*sub;
+	uint64_t		 host;
+	int			 wake_fd;
+	int			 master_fd;
+} b;
+
+static volatile sig_atomic_t	got_term;
+
+static void
+bridge_sigterm(int sig)
+{
+	(void)sig;
+	got_term = 1;
+	wake_post(b.wake_fd);
+}
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get_be64(const unsigned char *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Sleep up to ms, or less if the master goes away; 0, or -1 if gone. */
+static int
+bridge_pause(int ms)
+{
+	struct pollfd	pfd;
+	char		byte;
+
+	pfd.fd = b.master_fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, ms) == 1 && read(b.master_fd, &byte, 1) == 0)
+		got_term = 1;
+	return got_term ? -1 : 0;
+}
+
+/*
+ * The local readers are far behind: wait for them (as a worker's
+ * clients would be held), but never for longer than BRIDGE_HOLD_MAX_MS;
+ * the stream's flow control holds the servers back meanwhile.
+ */
+static void
+bridge_wait_room(void)
+{
+	struct timespec	ts = { 0, 1000000 };
+	int		i;
+
+	for (i = 0; i < BRIDGE_HOLD_MAX_MS && !got_term &&
+	    hub_lag(b.hub, now_ms(), NULL) > hub_high(b.hub); i++)
+		nanosleep(&ts, NULL);
+}
+
+/* In: one record of the stream, in stream order, into the ring. */
+static void
+bridge_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
+    void *arg)
+{
+	jsMsgMetaData		*meta = NULL;
+	const unsigned char	*data;
+	uint64_t		 seq, want;
+	char			 line[64];
+	int			 len, n;
+
+	(void)nc;
+	(void)sub;
+	(void)arg;
+	if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
+		log_warnx("stream record without metadata; skipped");
+		natsMsg_Destroy(m);
+		return;
+	}
+	seq = meta->Sequence.Stream;
+	jsMsgMetaData_Destroy(meta);
+	want = atomic_load(&b.st->cs_stream_seq) + 1;
+	if (seq < want) {		/* seen before a consumer reset */
+		natsMsg_Destroy(m);
+		return;
+	}
+	bridge_wait_room();
+	if (seq > want) {
+		log_warnx("stream %s: records %" PRIu64 " to %" PRIu64
+		    " are gone", cluster_stream(), want, seq - 1);
+		n = snprintf(line, sizeof(line), PROTO_LOST,
+		    (unsigned long long)(seq - want));
+		hub_publish(b.hub, 0, 0, line, (size_t)n);
+	}
+	data = (const unsigned char *)natsMsg_GetData(m);
+	len = natsMsg_GetDataLength(m);
+	if (len < BRIDGE_HDR || (size_t)(len - BRIDGE_HDR) > HUB_TEXT_MAX)
+		log_warnx("stream record %" PRIu64 ": bad length %d; skipped",
+		    seq, len);
+	else
+		hub_publish(b.hub, get_be64(data), get_be64(data + 8),
+		    (const char *)data + BRIDGE_HDR,
+		    (size_t)(len - BRIDGE_HDR));
+	atomic_store(&b.st->cs_stream_seq, seq);
+	natsMsg_Destroy(m);
+}
+
+/* Subscribe from the record after the last one appended. */
+static int
+bridge_subscribe(void)
+{
+	jsSubOptions	so;
+	jsErrCode	jerr = 0;
+	natsStatus	s;
+
+	jsSubOptions_Init(&so);
+	so.Stream = cluster_stream();
+	so.Ordered = true;
+	so.Config.DeliverPolicy = js_DeliverByStartSequence;
+	so.Config.OptStartSeq = atomic_load(&b.st->cs_stream_seq) + 1;
+	s = js_Subscribe(&b.sub, cluster_js(), cluster_subject(),
+	    bridge_on_msg, NULL, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		log_warnx("subscribe %s: %s (%d)", cluster_subject(),
+		    natsStatus_GetText(s), (int)jerr);
+		b.sub = NULL;
+		return -1;
+	}
+	/* A slow ring must not make the library drop records. */
+	natsSubscription_SetPendingLimits(b.sub, -1, -1);
+	return 0;
+}
+
+/*
+ * The first bridge of this master: where the stream ends now is where
+ * this host joins the chat.
+ */
+static int
+bridge_first_seq(void)
+{
+	jsStreamInfo	*si = NULL;
+	jsErrCode	 jerr = 0;
+	natsStatus	 s;
+
+	if (atomic_load(&b.st->cs_host) != 0)
+		return 0;
+	s = js_GetStreamInfo(&si, cluster_js(), cluster_stream(), NULL,
+	    &jerr);
+	if (s != NATS_OK) {
+		log_warnx("stream %s: %s", cluster_stream(),
+		    natsStatus_GetText(s));
+		return -1;
+	}
+	atomic_store(&b.st->cs_stream_seq, si->State.LastSeq);
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
+/* Until NATS answers: the stream, the buckets, our number, the feed. */
+static void
+bridge_start(int ready_fd)
+{
+	uint64_t	host;
+	int		ms = 100;
+	char		byte = 1;
+
+	for (;;) {
+		if (cluster_setup() == 0 && bridge_first_seq() == 0 &&
+		    (atomic_load(&b.st->cs_host) != 0 ||
+		    (host = cluster_host_number()) != 0)) {
+			if (atomic_load(&b.st->cs_host) == 0)
+				atomic_store(&b.st->cs_host, host);
+			if (bridge_subscribe() == 0)
+				break;
+		}
+		if (bridge_pause(ms) == -1)
+			exit(0);
+		if (ms < 2000)
+			ms *= 2;
+	}
+	b.host = atomic_load(&b.st->cs_host);
+	if (ready_fd != -1) {
+		if (write(ready_fd, &byte, 1) == -1)
+			log_warn("write to master");
+		close(ready_fd);
+	}
+	log_info("joined stream %s as host %" PRIu64 " at record %" PRIu64,
+	    cluster_stream(), b.host, atomic_load(&b.st->cs_stream_seq));
+}
+
+/* Out: publish one record and wait until JetStream has it. */
+static void
+bridge_send(const struct hub_msg *msg)
+{
+	static unsigned char	 data[BRIDGE_HDR + HUB_TEXT_MAX];
+	jsPubOptions		 po;
+	jsErrCode		 jerr;
+	natsStatus		 s;
+	char			 id[48];
+	int			 warned = 0;
+
+	put_be64(data, msg->m_origin);
+	put_be64(data + 8, msg->m_target & ~CLUSTER_OUT);
+	memcpy(data + BRIDGE_HDR, msg->m_text, msg->m_len);
+	snprintf(id, sizeof(id), "%" PRIu64 "-%" PRIu64, b.host, msg->m_seq);
+	jsPubOptions_Init(&po);
+	po.MsgId = id;
+	po.MaxWait = BRIDGE_PUB_WAIT_MS;
+	for (;;) {
+		jerr = 0;
+		s = js_Publish(NULL, cluster_js(), cluster_subject(), data,
+		    (int)(BRIDGE_HDR + msg->m_len), &po, &jerr);
+		if (s == NATS_OK)
+			break;
+		if (!warned++)
+			log_warnx("publish to %s: %s (%d); retrying",
+			    cluster_subject(), natsStatus_GetText(s),
+			    (int)jerr);
+		/* Still here: the workers wait for us, not for a dead one. */
+		hub_worker_beat(b.hub, &b.cursor, now_ms());
+		if (bridge_pause(100) == -1)
+			return;
+	}
+	if (warned)
+		log_info("publish to %s: going on", cluster_subject());
+	atomic_fetch_add(&b.st->cs_published, 1);
+}
+
+/* Out: everything new in the ring, in ring order. */
+static void
+bridge_forward(void)
+{
+	static struct hub_msg	msg;
+	enum hub_read_result	r;
+	uint64_t		lost;
+
+	while (!got_term) {
+		r = hub_read(b.hub, &b.cursor, &msg, &lost);
+		if (r == HUB_EMPTY)
+			break;
+		if (r == HUB_LOST)
+			log_warnx("fell a ring behind: %" PRIu64 " records "
+			    "not sent to the stream", lost);
+		else if (msg.m_target & CLUSTER_OUT)
+			bridge_send(&msg);
+		else if (msg.m_target & CLUSTER_REPLY)
+			hub_publish(b.hub, msg.m_origin,
+			    msg.m_target & ~CLUSTER_REPLY, msg.m_text,
+			    msg.m_len);
+		if (got_term)
+			break;	/* not sent: a new bridge sends it */
+		atomic_store(&b.st->cs_ring_pos, b.cursor.hc_pos);
+		atomic_store(&b.st->cs_ring_seq, b.cursor.hc_seq);
+		/* Every record: the consumer thread waits on this cursor. */
+		hub_worker_beat(b.hub, &b.cursor, now_ms());
+	}
+	hub_worker_beat(b.hub, &b.cursor, now_ms());
+}
+
+/*
+ * Where the previous bridge stopped, so that nothing published while
+ * no bridge ran is left out (hub_read reports it if it was overwritten).
+ */
+static void
+bridge_cursor(void)
+{
+	hub_cursor_init(b.hub, &b.cursor);
+	if (atomic_load(&b.st->cs_ring_pos) != 0 ||
+	    atomic_load(&b.st->cs_ring_seq) != 0) {
+		b.cursor.hc_pos = atomic_load(&b.st->cs_ring_pos);
+		b.cursor.hc_seq = atomic_load(&b.st->cs_ring_seq);
+	} else {
+		atomic_store(&b.st->cs_ring_pos, b.cursor.hc_pos);
+		atomic_store(&b.st->cs_ring_seq, b.cursor.hc_seq);
+	}
+}
+
+void
+bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
+    struct cluster_state *st, int ready_fd)
+{
+	struct sigaction	sa;
+	struct pollfd		pfd[2];
+	char			byte;
+
+	b.hub = hub;
+	b.st = st;
+	b.master_fd = master_fd;
+	b.wake_fd = wake_fds[0];
+	log_procname("bridge");
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = bridge_sigterm;
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	hub_worker_start(hub, slot, getpid());
+	hub_worker_reader(hub);
+	bridge_cursor();
+	hub_worker_beat(hub, &b.cursor, now_ms());
+	if (cluster_open("bridge") == -1)
+		exit(1);
+	bridge_start(ready_fd);
+
+	pfd[0].fd = b.wake_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = master_fd;
+	pfd[1].events = POLLIN;
+	while (!got_term) {
+		bridge_forward();
+		if (got_term)
+			break;
+		if (poll(pfd, 2, BRIDGE_BEAT_MS) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if ((pfd[1].revents & (POLLIN | POLLHUP)) &&
+		    read(master_fd, &byte, 1) <= 0) {
+			log_debug("master gone");
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			wake_drain(b.wake_fd);
+			hub_wake_ack(hub);
+		}
+	}
+	/* The subscription's thread appends to the ring: stop it first. */
+	if (b.sub != NULL) {
+		natsSubscription_Unsubscribe(b.sub);
+		natsSubscription_Destroy(b.sub);
+	}
+	natsConnection_Destroy(cluster_conn());
+	log_debug("stopped");
+	exit(0);
+}

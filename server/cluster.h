@@ -1,0 +1,88 @@
+/* Copyright (c) 2026 The chatd authors.  See LICENSE. */
+/*
+ * cluster.h -- chatd -C: several chatd hosts sharing one chat through a
+ * NATS JetStream stream.  Only built when libnats is found (CHATD_CLUSTER).
+ *
+ * Who orders: the stream.  A worker never puts what its clients say
+ * straight into the order: it appends a record marked CLUSTER_OUT to
+ * the local ring, which every worker skips (no client has that id).
+ * The bridge (bridge.c), a child of the master in the hub's last slot,
+ * publishes each such record to the stream and waits for JetStream's
+ * acknowledgment; it also consumes the stream in order, from the last
+ * sequence it appended, and appends every record to the local ring,
+ * where the workers deliver it as usual.  A record marked CLUSTER_REPLY
+ * is the answer to the client that published before it ("TEXT"
+ * received by the server): the bridge puts it in the ring, for that
+ * client alone, only once everything before it was acknowledged.
+ */
+#ifndef CLUSTER_H
+#define CLUSTER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nats/nats.h>
+
+/* Marks in a ring record's target; client ids never have them. */
+#define CLUSTER_OUT		((uint64_t)1 << 63)
+#define CLUSTER_REPLY		((uint64_t)1 << 62)
+/* A client's id: the host's number above this bit, the hub's below. */
+#define CLUSTER_HOST_SHIFT	40
+#define CLUSTER_HOST_MAX	(((uint64_t)1 << 22) - 1)
+/* -N: letters, digits, '-' and '_'; it names the stream and buckets. */
+#define CLUSTER_NAME_MAX	32
+#define CLUSTER_NAME_DEFAULT	"chatd"
+/* -C: at most this many server URLs. */
+#define CLUSTER_URLS_MAX	16
+/* How long the master waits for the bridge's first connection. */
+#define CLUSTER_START_MS	20000
+
+/*
+ * What the master and the bridge share (an anonymous shared mapping
+ * made by the master): the host's number, kept for the master's life,
+ * and where the bridge is, so that a new bridge resumes there.
+ */
+struct cluster_state {
+	_Atomic uint64_t	cs_host;	/* 0 until the first bridge */
+	_Atomic uint64_t	cs_stream_seq;	/* last appended to the ring */
+	_Atomic uint64_t	cs_ring_pos;	/* the bridge's ring cursor */
+	_Atomic uint64_t	cs_ring_seq;
+	_Atomic uint64_t	cs_published;	/* records sent to the stream */
+};
+
+struct hub;
+
+/* cluster.c: the connection, names, and the nick bucket. */
+/* Check -C's URL list; 0, or -1 with *why set. */
+int	cluster_check_urls(const char *urls, const char **why);
+int	cluster_check_name(const char *name);
+/* Connect (retrying in the background); 0, or -1 logged. */
+int	cluster_open(const char *procname);
+natsConnection	*cluster_conn(void);
+jsCtx		*cluster_js(void);
+/* The stream's and buckets' names, from -N. */
+const char *cluster_stream(void);
+const char *cluster_subject(void);
+/* How many replicas the stream and buckets get: the URLs, at most 3. */
+int	cluster_replicas(void);
+/*
+ * The nick bucket: an atomic create makes a name unique across every
+ * host.  claim: 0, or -1 with errno EEXIST (taken) or EAGAIN (NATS did
+ * not answer).  find: the id of the client called nick on any host, its
+ * exact spelling in exact, or 0.
+ */
+int	cluster_nick_claim(const char *nick, uint64_t id);
+void	cluster_nick_release(const char *nick);
+uint64_t cluster_nick_find(const char *nick, char *exact, size_t len);
+/* The bridge: create the stream and the buckets if missing. */
+int	cluster_setup(void);
+/* The bridge: a number for this host, unique in the cluster, or 0. */
+uint64_t cluster_host_number(void);
+
+/* bridge.c */
+void	bridge_run(int slot, struct hub *, int master_fd,
+	    const int *wake_fds, struct cluster_state *, int ready_fd)
+	    __attribute__((noreturn));
+
+#endif
