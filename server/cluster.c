@@ -29,10 +29,12 @@ static struct {
 	natsConnection	*nc;
 	jsCtx		*js;
 	kvStore		*nicks;
+	kvStore		*who;
 	char		 stream[CLUSTER_NAME_MAX + 16];
 	char		 subject[CLUSTER_NAME_MAX + 16];
 	char		 nick_bucket[CLUSTER_NAME_MAX + 16];
 	char		 host_bucket[CLUSTER_NAME_MAX + 16];
+	char		 who_bucket[CLUSTER_NAME_MAX + 16];
 } cl;
 
 /* -C: URLs "nats://HOST:PORT" separated by commas. */
@@ -149,6 +151,8 @@ cluster_open(const char *procname)
 	    conf.cluster_name);
 	snprintf(cl.host_bucket, sizeof(cl.host_bucket), "chatd_%s_hosts",
 	    conf.cluster_name);
+	snprintf(cl.who_bucket, sizeof(cl.who_bucket), "chatd_%s_who",
+	    conf.cluster_name);
 	if ((copy = strdup(conf.cluster)) == NULL) {
 		log_warn("strdup");
 		return -1;
@@ -242,6 +246,11 @@ cluster_setup(void)
 		    natsStatus_GetText(s));
 		return -1;
 	}
+	if ((s = cluster_bucket(&cl.who, cl.who_bucket)) != NATS_OK) {
+		log_warnx("bucket %s: %s", cl.who_bucket,
+		    natsStatus_GetText(s));
+		return -1;
+	}
 	return 0;
 }
 
@@ -276,19 +285,23 @@ cluster_host_number(void)
 	return rev;
 }
 
-/* The bucket, looked up on first use (NATS may have been away). */
+/* A bucket, looked up on first use (NATS may have been away). */
 static kvStore *
-cluster_nicks(void)
+cluster_kv(kvStore **kv, const char *name)
 {
 	natsStatus	s;
 
-	if (cl.nicks == NULL &&
-	    (s = js_KeyValue(&cl.nicks, cl.js, cl.nick_bucket)) != NATS_OK) {
-		log_warnx("bucket %s: %s", cl.nick_bucket,
-		    natsStatus_GetText(s));
-		cl.nicks = NULL;
+	if (*kv == NULL && (s = js_KeyValue(kv, cl.js, name)) != NATS_OK) {
+		log_warnx("bucket %s: %s", name, natsStatus_GetText(s));
+		*kv = NULL;
 	}
-	return cl.nicks;
+	return *kv;
+}
+
+static kvStore *
+cluster_nicks(void)
+{
+	return cluster_kv(&cl.nicks, cl.nick_bucket);
 }
 
 /* Names are unique without regard to case: the key is in lower case. */
@@ -366,4 +379,89 @@ cluster_nick_find(const char *nick, char *exact, size_t len)
 		id = 0;
 	kvEntry_Destroy(e);
 	return id;
+}
+
+/*
+ * The presence bucket: one entry per client of the cluster, key its id,
+ * value "NICK ADDR" (NICK empty before /nick), for /who.
+ */
+void
+cluster_who_put(uint64_t id, const char *nick, const char *addr)
+{
+	kvStore		*kv;
+	natsStatus	 s;
+	char		 key[32], val[PROTO_NICK_MAX + PROTO_ADDR_MAX + 2];
+
+	if ((kv = cluster_kv(&cl.who, cl.who_bucket)) == NULL)
+		return;
+	snprintf(key, sizeof(key), "%" PRIu64, id);
+	snprintf(val, sizeof(val), "%s %s", nick, addr);
+	if ((s = kvStore_PutString(NULL, kv, key, val)) != NATS_OK)
+		log_warnx("who %s: %s", key, natsStatus_GetText(s));
+}
+
+void
+cluster_who_remove(uint64_t id)
+{
+	kvStore		*kv;
+	natsStatus	 s;
+	char		 key[32];
+
+	if ((kv = cluster_kv(&cl.who, cl.who_bucket)) == NULL)
+		return;
+	snprintf(key, sizeof(key), "%" PRIu64, id);
+	if ((s = kvStore_Delete(kv, key)) != NATS_OK)
+		log_warnx("who %s: remove: %s", key, natsStatus_GetText(s));
+}
+
+/* One entry of the presence bucket as the registry would give it. */
+static int
+cluster_who_get(kvStore *kv, const char *key, struct hub_client_info *ci)
+{
+	kvEntry		*e = NULL;
+	const char	*val, *sp;
+	int		 ok = 0;
+
+	if (kvStore_Get(&e, kv, key) != NATS_OK)
+		return 0;
+	memset(ci, 0, sizeof(*ci));
+	val = kvEntry_ValueString(e);
+	if (val != NULL && (sp = strchr(val, ' ')) != NULL &&
+	    (size_t)(sp - val) <= PROTO_NICK_MAX &&
+	    sscanf(key, "%" SCNu64, &ci->ci_id) == 1) {
+		memcpy(ci->ci_nick, val, (size_t)(sp - val));
+		snprintf(ci->ci_addr, sizeof(ci->ci_addr), "%s", sp + 1);
+		ci->ci_worker = -1;
+		ok = 1;
+	}
+	kvEntry_Destroy(e);
+	return ok;
+}
+
+unsigned
+cluster_who_foreach(void (*fn)(const struct hub_client_info *, void *),
+    void *arg)
+{
+	struct hub_client_info	 ci;
+	kvKeysList		 keys;
+	kvStore			*kv;
+	natsStatus		 s;
+	unsigned		 n = 0;
+	int			 i;
+
+	if ((kv = cluster_kv(&cl.who, cl.who_bucket)) == NULL)
+		return 0;
+	memset(&keys, 0, sizeof(keys));
+	if ((s = kvStore_Keys(&keys, kv, NULL)) != NATS_OK) {
+		if (s != NATS_NOT_FOUND)	/* NOT_FOUND: nobody */
+			log_warnx("who: %s", natsStatus_GetText(s));
+		return 0;
+	}
+	for (i = 0; i < keys.Count; i++)
+		if (cluster_who_get(kv, keys.Keys[i], &ci)) {
+			fn(&ci, arg);
+			n++;
+		}
+	kvKeysList_Destroy(&keys);
+	return n;
 }

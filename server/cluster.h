@@ -52,6 +52,7 @@ struct cluster_state {
 };
 
 struct hub;
+struct hub_client_info;
 
 /* cluster.c: the connection, names, and the nick bucket. */
 /* Check -C's URL list; 0, or -1 with *why set. */
@@ -75,6 +76,15 @@ int	cluster_replicas(void);
 int	cluster_nick_claim(const char *nick, uint64_t id);
 void	cluster_nick_release(const char *nick);
 uint64_t cluster_nick_find(const char *nick, char *exact, size_t len);
+/*
+ * The presence bucket, for /who: every client of every host.  put on
+ * arrival and rename, remove on departure; foreach calls fn for each
+ * (one request per client) and returns how many.
+ */
+void	cluster_who_put(uint64_t id, const char *nick, const char *addr);
+void	cluster_who_remove(uint64_t id);
+unsigned cluster_who_foreach(void (*fn)(const struct hub_client_info *,
+	    void *), void *arg);
 /* The bridge: create the stream and the buckets if missing. */
 int	cluster_setup(void);
 /* The bridge: a number for this host, unique in the cluster, or 0. */

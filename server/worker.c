@@ -84,7 +84,7 @@ static const struct chat_ops worker_cluster_ops = {
 	.unregister = worker_cluster_unregister,
 	.set_nick = worker_cluster_set_nick,
 	.find = worker_cluster_find,
-	.foreach = worker_foreach,
+	.foreach = cluster_who_foreach,
 	.reply = worker_cluster_reply
 };
 #endif
@@ -167,6 +167,7 @@ worker_cluster_unregister(struct conn *c)
 {
 	hub_client_remove(w.hub, c->c_slot);
 	cluster_nick_release(c->c_nick);
+	cluster_who_remove(c->c_id);
 }
 
 /*
@@ -187,6 +188,7 @@ worker_cluster_set_nick(struct conn *c, const char *nick)
 		return -1;
 	}
 	cluster_nick_release(c->c_nick);
+	cluster_who_put(c->c_id, nick, c->c_addr);
 	return 0;
 }
 
@@ -311,6 +313,10 @@ worker_accept(int64_t now)
 		}
 		clients_add(&w.clients, c);
 		hub_count_clients(w.hub, 1);
+#ifdef CHATD_CLUSTER
+		if (conf.cluster != NULL)
+			cluster_who_put(id, "", addr);
+#endif
 		log_debug("%s connected (id %llu)", addr,
 		    (unsigned long long)id);
 		conn_welcome(c);
@@ -397,8 +403,10 @@ worker_announce_orphan(const struct hub_client_info *ci, void *arg)
 	if (n > 0 && (size_t)n < sizeof(line))
 		worker_ring_put(ci->ci_id, 0, line, (size_t)n);
 #ifdef CHATD_CLUSTER
-	if (conf.cluster != NULL)
+	if (conf.cluster != NULL) {
 		cluster_nick_release(ci->ci_nick);
+		cluster_who_remove(ci->ci_id);
+	}
 #endif
 }
 
@@ -459,8 +467,10 @@ worker_stop(void)
 	TAILQ_FOREACH(c, &w.clients.cs_all, c_entry) {
 		hub_client_remove(w.hub, c->c_slot);
 #ifdef CHATD_CLUSTER
-		if (conf.cluster != NULL)
+		if (conf.cluster != NULL) {
 			cluster_nick_release(c->c_nick);
+			cluster_who_remove(c->c_id);
+		}
 #endif
 	}
 	clients_stop(&w.clients, now_ms() + CHATD_STOP_FLUSH_MS);
