@@ -1,0 +1,321 @@
+#!/usr/bin/env bats
+# Copyright (c) 2026 The chatd authors.  See LICENSE.
+# chatd -C: two chatd hosts sharing one chat through three clustered
+# nats-server processes with JetStream, all on loopback, storage in the
+# file's temporary directory.  Skipped when nats-server is missing or
+# chatd was built without libnats (.ci/run installs both).
+
+load helpers
+
+# is_listening PORT: something accepts on 127.0.0.1:PORT.
+is_listening() {
+	(exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# nats_ready LOG: the server has joined the JetStream cluster.
+nats_ready() {
+	grep -qE 'JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader' "$1"
+}
+
+setup_file() {
+	local i base dir=$BATS_FILE_TMPDIR routes tries=0
+	command -v nats-server >/dev/null ||
+	    skip "nats-server is missing (apt-get install nats-server)"
+	if "$CHATD" -C nats://127.0.0.1:1 -S 2>&1 |
+	    grep -q 'without cluster support'; then
+		skip "chatd was built without libnats (apt-get install libnats-dev)"
+	fi
+	# Six free ports in a row: three for routes, three for clients
+	# (a route list names ports before the servers listen on them).
+	while :; do
+		base=$((20000 + RANDOM % 30000))
+		for i in 0 1 2 3 4 5; do
+			is_listening $((base + i)) && break
+		done
+		[ "$i" -eq 5 ] && ! is_listening $((base + 5)) && break
+		tries=$((tries + 1))
+		[ "$tries" -lt 20 ] || return 1
+	done
+	routes=nats://127.0.0.1:$base,nats://127.0.0.1:$((base + 1)),nats://127.0.0.1:$((base + 2))
+	NATS_URLS=
+	for i in 1 2 3; do
+		mkdir -p "$dir/n$i"
+		nats-server -a 127.0.0.1 -p $((base + 2 + i)) -js -sd "$dir/n$i" \
+		    --server_name "n$i" --cluster_name chatdtest \
+		    --cluster "nats://127.0.0.1:$((base + i - 1))" \
+		    --routes "$routes" >"$dir/n$i.log" 2>&1 3>&- &
+		echo $! >"$dir/n$i.pid"
+	done
+	for i in 1 2 3; do
+		DEADLINE=20 wait_for nats_ready "$dir/n$i.log" || {
+			cat "$dir/n$i.log" >&3
+			return 1
+		}
+		NATS_URLS=$NATS_URLS${NATS_URLS:+,}nats://127.0.0.1:$((base + 2 + i))
+	done
+	export NATS_URLS
+}
+
+teardown_file() {
+	local i pid
+	for i in 1 2 3; do
+		[ -f "$BATS_FILE_TMPDIR/n$i.pid" ] || continue
+		pid=$(cat "$BATS_FILE_TMPDIR/n$i.pid")
+		kill -TERM "$pid" 2>/dev/null
+		DEADLINE=10 wait_for not_running "$pid" || kill -KILL "$pid"
+	done
+}
+
+# start_host N [ARGS]: chatd host N of this test's cluster (its own -N),
+# on its own port; sets PORT_N and PID_N.  Its log is hostN.log.
+start_host() {
+	local n=$1 log="$BATS_TEST_TMPDIR/host$1.log" ready
+	shift
+	"$CHATD" -b 127.0.0.1 -p 0 -u none -C "$NATS_URLS" \
+	    -N "t$BATS_TEST_NUMBER" "$@" 2>"$log" 3>&- &
+	printf -v "PID_$n" '%s' "$!"
+	DEADLINE=25 wait_for grep -q ': ready tcp=' "$log" || {
+		cat "$log" >&2
+		return 1
+	}
+	ready=$(grep -m1 ': ready tcp=' "$log")
+	printf -v "PORT_$n" '%s' \
+	    "$(echo "$ready" | sed -n 's/.* tcp=[^ ]*:\([0-9]*\) .*/\1/p')"
+	HOSTS="${HOSTS:-} $n"
+}
+
+# stop_host N: SIGTERM, gone within the deadline, no error in its log.
+stop_host() {
+	local v="PID_$1" port="PORT_$1"
+	kill -TERM "${!v}"
+	DEADLINE=10 wait_for not_running "${!v}"
+	wait "${!v}" 2>/dev/null || true
+	rm -f "/dev/shm/chatd-127.0.0.1-${!port}"
+	! grep -qE 'Sanitizer|runtime error|fatal' \
+	    "$BATS_TEST_TMPDIR/host$1.log"
+}
+
+teardown() {
+	local n v port
+	for n in ${HOSTS:-}; do
+		v="PID_$n"
+		port="PORT_$n"
+		if kill -0 "${!v}" 2>/dev/null; then
+			kill -KILL "${!v}"
+			wait "${!v}" 2>/dev/null || true
+		fi
+		rm -f "/dev/shm/chatd-127.0.0.1-${!port}"
+		if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+			echo "# host $n log:" >&3
+			sed 's/^/#   /' "$BATS_TEST_TMPDIR/host$n.log" >&3
+		fi
+	done
+}
+
+# on HOST NAME: connect client NAME to host HOST and read its welcome.
+on() {
+	local port="PORT_$1"
+	connect "$2" "${!port}" && expect_welcome "$2"
+}
+
+# skip_to NAME LINE: read NAME's lines up to and including LINE.
+skip_to() {
+	while read_line "$1"; do
+		[ "$LINE" = "$2" ] && return 0
+	done
+	echo "# $1: never got '$2'" >&2
+	return 1
+}
+
+# collect NAME N FILE: NAME's next N "said:" lines, in order, into FILE.
+collect() {
+	local got=0
+	: >"$3"
+	while [ "$got" -lt "$2" ]; do
+		read_line "$1" || {
+			echo "# $1: only $got of $2 messages arrived" >&2
+			return 1
+		}
+		case $LINE in
+		*" said: "*)
+			printf '%s\n' "$LINE" >>"$3"
+			got=$((got + 1))
+			;;
+		esac
+	done
+}
+
+@test "cluster: one order on every host, each sender's lines in order, exactly once" {
+	local i r v dir=$BATS_TEST_TMPDIR count=100 pids=()
+	start_host 1 -w 2 -r 0
+	start_host 2 -w 2 -r 0
+	# Senders s1 s3 on host 1, s2 s4 on host 2; receivers on both.
+	for i in 1 2 3 4; do
+		on $((2 - i % 2)) "s$i"
+		say "s$i" "/nick s$i"
+		skip_to "s$i" "ok: you are now s$i"
+	done
+	on 1 r1
+	on 2 r2
+	on 2 r3
+	# Every client has seen every arrival and rename before the flood:
+	# r3 came last, so its arrival is the last record before it.
+	for i in 1 2 3 4; do
+		skip_to "s$i" "Client ($ADDR_r3) connected"
+	done
+	skip_to r1 "Client ($ADDR_r3) connected"
+	skip_to r2 "Client ($ADDR_r3) connected"
+
+	for i in 1 2 3 4; do
+		v=FD_s$i
+		in_background eval 'seq 1 $count | sed "s/^/m /"' >&"${!v}"
+		pids+=("$BG_PID")
+	done
+	wait "${pids[@]}"
+
+	for r in 1 2 3; do
+		collect "r$r" $((4 * count)) "$dir/r$r"
+	done
+	cmp "$dir/r1" "$dir/r2"
+	cmp "$dir/r1" "$dir/r3"
+	for i in 1 2 3 4; do
+		grep "^s$i said: " "$dir/r1" | sed 's/.* m //' >"$dir/seq$i"
+		seq 1 $count | cmp - "$dir/seq$i"
+	done
+	# Each sender: its acknowledgments in order, the others' lines in
+	# the one order.
+	for i in 1 2 3 4; do
+		v=FD_s$i
+		: >"$dir/ack$i"
+		: >"$dir/s$i"
+		while [ "$(wc -l <"$dir/ack$i")" -lt $count ] ||
+		    [ "$(wc -l <"$dir/s$i")" -lt $((3 * count)) ]; do
+			read_line "s$i" || {
+				echo "# s$i: lines missing" >&2
+				return 1
+			}
+			case $LINE in
+			*" received by the server") echo "$LINE" >>"$dir/ack$i" ;;
+			*" said: "*) echo "$LINE" >>"$dir/s$i" ;;
+			esac
+		done
+		seq 1 $count | sed 's/.*/"m &" received by the server/' |
+		    cmp - "$dir/ack$i"
+		grep -v "^s$i said: " "$dir/r1" | cmp - "$dir/s$i"
+	done
+	stop_host 1
+	stop_host 2
+}
+
+# answer NAME: NAME's next line that answers a command ("ok:" or
+# "error:"), past the broadcasts that may come first; into LINE.
+answer() {
+	while read_line "$1"; do
+		case $LINE in
+		ok:* | error:*) return 0 ;;
+		esac
+	done
+	echo "# $1: no answer" >&2
+	return 1
+}
+
+@test "cluster: a name taken on one host is refused on the other, also in a race" {
+	local rc
+	start_host 1
+	start_host 2
+	on 1 a
+	on 2 b
+	skip_to a "Client ($ADDR_b) connected"
+	say a "/nick alice"
+	expect a "ok: you are now alice"
+	skip_to b "Client ($ADDR_a) is now known as alice"
+	say b "/nick alice"
+	expect b "error: nickname in use"
+	say b "/nick ALICE"
+	expect b "error: nickname in use"
+
+	# Two clients on two hosts ask for one free name at once.
+	on 1 c
+	on 2 d
+	skip_to c "Client ($ADDR_d) connected"
+	say c "/nick racer"
+	say d "/nick racer"
+	answer c
+	rc=$LINE
+	answer d
+	[ "$rc|$LINE" = "ok: you are now racer|error: nickname in use" ] ||
+	    [ "$rc|$LINE" = "error: nickname in use|ok: you are now racer" ]
+
+	# A name given up is free on every host.
+	say a "/quit"
+	skip_to a "Goodbye."
+	expect_eof a
+	skip_to b "alice left"
+	say b "/nick alice"
+	expect b "ok: you are now alice"
+	stop_host 1
+	stop_host 2
+}
+
+@test "cluster: /msg reaches a client on another host and nobody else; /who lists every host" {
+	local i lines=()
+	start_host 1
+	start_host 2
+	on 1 a
+	on 2 b
+	on 2 c
+	skip_to a "Client ($ADDR_c) connected"
+	skip_to b "Client ($ADDR_c) connected"
+	say a "/nick alice"
+	expect a "ok: you are now alice"
+	skip_to b "Client ($ADDR_a) is now known as alice"
+	skip_to c "Client ($ADDR_a) is now known as alice"
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+	skip_to c "Client ($ADDR_b) is now known as bob"
+	skip_to a "Client ($ADDR_b) is now known as bob"
+
+	say a "/msg BOB over there"
+	expect a "ok: sent to bob"
+	skip_to b "alice whispers: over there"
+	# c gets the next broadcast, and nothing before it.
+	say a "marker"
+	expect a '"marker" received by the server'
+	expect b "alice said: marker"
+	expect c "alice said: marker"
+	say b "/msg nobody hello"
+	expect b "error: no such client: nobody"
+
+	say c "/who"
+	expect c "who: 3 connected"
+	for i in 1 2 3; do
+		read_line c
+		lines+=("$LINE")
+	done
+	printf '%s\n' "${lines[@]}" | sort >"$BATS_TEST_TMPDIR/who"
+	printf '%s\n' "who: Client ($ADDR_c)" "who: alice ($ADDR_a)" \
+	    "who: bob ($ADDR_b)" | sort | cmp - "$BATS_TEST_TMPDIR/who"
+	stop_host 1
+	stop_host 2
+}
+
+@test "cluster: a bridge killed is replaced and sends what was said meanwhile" {
+	local bridge
+	start_host 1 -v
+	start_host 2
+	on 1 a
+	on 2 b
+	skip_to a "Client ($ADDR_b) connected"
+	bridge=$(ps -o pid=,args= --ppid "$PID_1" |
+	    awk '$2 == "chatd:" && $3 == "bridge" { print $1 }')
+	[ -n "$bridge" ]
+	kill -KILL "$bridge"
+	say a "while the bridge was away"
+	skip_to b "Client ($ADDR_a) said: while the bridge was away"
+	expect a '"while the bridge was away" received by the server'
+	grep -q "bridge (pid $bridge) killed by signal 9" \
+	    "$BATS_TEST_TMPDIR/host1.log"
+	grep -q "bridge replaced" "$BATS_TEST_TMPDIR/host1.log"
+	stop_host 1
+	stop_host 2
+}
