@@ -1243,6 +1243,7 @@ hub_worker_stats(const struct hub *h, int w, struct hub_stats *st)
 	st->st_beat_ms = atomic_load(&s->w_beat_ms);
 	st->st_held = (atomic_load(&h->h_sh->s_held) >> w) & 1;
 	st->st_holds = atomic_load(&s->w_holds);
+	st->st_reader = atomic_load(&s->w_reader);
 }
 
 int64_t

@@ -69,6 +69,7 @@ struct hub_stats {
 	int64_t		st_beat_ms;	/* last seen running (now_ms) */
 	int		st_held;	/* waiting for a slower reader */
 	uint64_t	st_holds;	/* times it was held back */
+	int		st_reader;	/* chatd -C's bridge, not a worker */
 };
 
 struct hub;

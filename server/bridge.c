@@ -161,10 +161,12 @@ bridge_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 	if (len < BRIDGE_HDR || (size_t)(len - BRIDGE_HDR) > HUB_TEXT_MAX)
 		log_warnx("stream record %" PRIu64 ": bad length %d; skipped",
 		    seq, len);
-	else
+	else {
 		hub_publish(b.hub, get_be64(data), get_be64(data + 8),
 		    (const char *)data + BRIDGE_HDR,
 		    (size_t)(len - BRIDGE_HDR));
+		hub_count_out(b.hub, 1, 0);
+	}
 	atomic_store(&b.st->cs_stream_seq, seq);
 	natsMsg_Destroy(m);
 }
@@ -288,6 +290,7 @@ bridge_send(const struct hub_msg *msg)
 	if (warned)
 		log_info("publish to %s: going on", cluster_subject());
 	atomic_fetch_add(&b.st->cs_published, 1);
+	hub_count_in(b.hub, 1);
 }
 
 /* Out: everything new in the ring, in ring order. */

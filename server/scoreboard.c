@@ -71,6 +71,7 @@ print_table(struct hub *hub)
 	int64_t			now = now_ms(), stall;
 	unsigned		clients = 0;
 	int			w;
+	char			label[16];
 
 	printf("%-7s %-8s %8s %12s %12s %14s %14s %10s %8s %6s\n", "worker",
 	    "pid", "clients", "msgs-in", "msgs-out", "bytes-out", "ring-pos",
@@ -79,9 +80,14 @@ print_table(struct hub *hub)
 		hub_worker_stats(hub, w, &st);
 		stall = st.st_pid != 0 && st.st_cursor < head ?
 		    now - st.st_beat_ms : 0;
-		printf("%-7d %-8ld %8u %12llu %12llu %14llu %14llu %10llu "
+		/* chatd -C's bridge: in, sent to the stream; out, taken. */
+		if (st.st_reader)
+			snprintf(label, sizeof(label), "bridge");
+		else
+			snprintf(label, sizeof(label), "%d", w + 1);
+		printf("%-7s %-8ld %8u %12llu %12llu %14llu %14llu %10llu "
 		    "%8lld %6llu%s\n",
-		    w + 1, (long)st.st_pid, st.st_clients,
+		    label, (long)st.st_pid, st.st_clients,
 		    (unsigned long long)st.st_msgs_in,
 		    (unsigned long long)st.st_msgs_out,
 		    (unsigned long long)st.st_bytes_out,

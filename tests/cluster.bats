@@ -299,23 +299,37 @@ answer() {
 	stop_host 2
 }
 
-@test "cluster: a bridge killed is replaced and sends what was said meanwhile" {
+# bridge_row N: host N's scoreboard line for its bridge.
+bridge_row() {
+	local port="PORT_$1"
+	"$CHATD" -S -p "${!port}" | awk '$1 == "bridge"'
+}
+
+# bridge_behind N: host N's bridge has records in the ring to read.
+bridge_behind() {
+	[ "$(bridge_row "$1" | awk '{ print $8 }')" -gt 0 ]
+}
+
+@test "cluster: a bridge killed is replaced and sends what was said while none ran" {
 	local bridge
-	start_host 1 -v
+	start_host 1
 	start_host 2
 	on 1 a
 	on 2 b
 	skip_to a "Client ($ADDR_b) connected"
-	bridge=$(ps -o pid=,args= --ppid "$PID_1" |
-	    awk '$2 == "chatd:" && $3 == "bridge" { print $1 }')
+	bridge=$(bridge_row 1 | awk '{ print $2 }')
 	[ -n "$bridge" ]
-	kill -KILL "$bridge"
+	# Stopped, the bridge reads nothing: the line waits in the ring.
+	kill -STOP "$bridge"
 	say a "while the bridge was away"
+	wait_for bridge_behind 1
+	kill -KILL "$bridge"
 	skip_to b "Client ($ADDR_a) said: while the bridge was away"
 	expect a '"while the bridge was away" received by the server'
 	grep -q "bridge (pid $bridge) killed by signal 9" \
 	    "$BATS_TEST_TMPDIR/host1.log"
 	grep -q "bridge replaced" "$BATS_TEST_TMPDIR/host1.log"
+	[ "$(bridge_row 1 | awk '{ print $2 }')" != "$bridge" ]
 	stop_host 1
 	stop_host 2
 }
