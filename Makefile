@@ -141,10 +141,21 @@ $(PORTABLE_CHATD): $(CHATD) $(COMMON) $(wildcard common/*.h server/*.h)
 	@$(MAKE) -s O=$(O)/portable PORTABLE=1 SANITIZE=$(SANITIZE) \
 	    $(PORTABLE_CHATD)
 
+# With cluster mode built in, the suite also checks what chatd -C says
+# in a build without it (tests/cluster-cli.bats).
+ifeq ($(CLUSTER),1)
+NOCLUSTER_CHATD = $(O)/nocluster/chatd
+
+$(NOCLUSTER_CHATD): $(CHATD) $(COMMON) $(wildcard common/*.h server/*.h)
+	@$(MAKE) -s O=$(O)/nocluster CLUSTER=0 SANITIZE=$(SANITIZE) \
+	    $(NOCLUSTER_CHATD)
+endif
+
 # The bats suite ends with its own "N passed, N failed" line (tests/run).
 # tools first: a missing one is named with its package, in one line.
-test: tools all $(UNIT_BINS) $(PORTABLE_CHATD) $(TCPCAT)
+test: tools all $(UNIT_BINS) $(PORTABLE_CHATD) $(NOCLUSTER_CHATD) $(TCPCAT)
 	@PORTABLE_CHATD=$(PORTABLE_CHATD) TCPCAT=$(CURDIR)/$(TCPCAT) \
+	    NOCLUSTER_CHATD=$(if $(NOCLUSTER_CHATD),$(CURDIR)/$(NOCLUSTER_CHATD)) \
 	    sh tests/run $(UNIT_BINS)
 
 tools:
