@@ -6,20 +6,26 @@
  *
  * Two directions, two threads:
  *
- * - Out (the main thread): it reads the ring like a worker.  A record
- *   marked CLUSTER_OUT is published to the stream, with the id
- *   "HOST-SEQ" (the hub's record number) for JetStream's de-duplication,
- *   and the bridge waits for the acknowledgment, retrying for as long
- *   as it takes: it reads nothing more meanwhile, so the workers, whose
- *   records it no longer reads, hold their clients back (hub_lag).  A
- *   record marked CLUSTER_REPLY is an answer owed to one client; it is
- *   put back into the ring for that client only now, so the client
- *   hears "received" only for what the stream has.
+ * - Out (the main thread): it reads the ring like a worker.  The
+ *   records marked CLUSTER_OUT that are waiting go out together, as
+ *   one stream message (a batch: at most BRIDGE_BATCH_MAX bytes), with
+ *   the id "HOST-FIRST-LAST" for JetStream's de-duplication, and the
+ *   bridge waits for the acknowledgment, retrying for as long as it
+ *   takes: it reads nothing more meanwhile, so the workers, whose
+ *   records it no longer reads, hold their clients back (hub_lag).  One
+ *   message per batch keeps the batch's order whatever fails.  A record
+ *   marked CLUSTER_REPLY is an answer owed to one client; it is put
+ *   back into the ring for that client once the batch with everything
+ *   before it is acknowledged, so the client hears "received" only for
+ *   what the stream has.
  *
  * - In (the library's thread for the subscription): an ordered
  *   consumer delivers the stream in order, from the sequence after the
  *   last one appended (cs_stream_seq), and each record goes into the
- *   ring as it came, with its origin and target.  A gap that cannot be
+ *   ring as it came, with its origin and target, unless it is one
+ *   already appended (cs_seen: a batch sent again by a new bridge may
+ *   differ from the first, so JetStream's ids cannot catch every
+ *   repeat; the hosts' own record numbers can).  A gap that cannot be
  *   filled (the stream dropped old records) is announced in the ring as
  *   "*** N messages lost".
  */
@@ -41,8 +47,14 @@
 #include "log.h"
 #include "util.h"
 
-/* A stream record: origin and target, big-endian, then the text. */
-#define BRIDGE_HDR		16
+/*
+ * A stream message: the origin host (8 bytes), then records: the
+ * host's ring seq, origin, target (8 bytes each), the text's length (2)
+ * and the text; numbers big-endian.
+ */
+#define BRIDGE_MSG_HDR		8
+#define BRIDGE_REC_HDR		26
+#define BRIDGE_BATCH_MAX	(64 * 1024)
 /* How long one publish waits for its acknowledgment before a retry. */
 #define BRIDGE_PUB_WAIT_MS	2000
 /* The main thread beats this often, even while it waits for NATS. */
@@ -79,6 +91,12 @@ put_be64(unsigned char *p, uint64_t v)
 		p[i] = (unsigned char)v;
 		v >>= 8;
 	}
+}
+
+static uint64_t
+get_be16(const unsigned char *p)
+{
+	return (uint64_t)p[0] << 8 | p[1];
 }
 
 static uint64_t
@@ -122,22 +140,68 @@ bridge_wait_room(void)
 		nanosleep(&ts, NULL);
 }
 
-/* In: one record of the stream, in stream order, into the ring. */
+/* 1 if host's record seq was appended already; else note it. */
+static int
+bridge_seen(uint64_t host, uint64_t seq)
+{
+	struct cluster_seen	*sn = &b.st->cs_seen[host % CLUSTER_SEEN_SLOTS];
+
+	if (atomic_load(&sn->sn_host) != host) {
+		atomic_store(&sn->sn_host, host);
+		atomic_store(&sn->sn_seq, 0);
+	}
+	if (seq <= atomic_load(&sn->sn_seq))
+		return 1;
+	atomic_store(&sn->sn_seq, seq);
+	return 0;
+}
+
+/* One stream message's records into the ring; -1 if it is malformed. */
+static int
+bridge_append(const unsigned char *p, size_t len)
+{
+	uint64_t	host, seq;
+	size_t		tlen;
+
+	if (len < BRIDGE_MSG_HDR)
+		return -1;
+	host = get_be64(p);
+	p += BRIDGE_MSG_HDR;
+	len -= BRIDGE_MSG_HDR;
+	while (len > 0) {
+		if (len < BRIDGE_REC_HDR)
+			return -1;
+		tlen = (size_t)get_be16(p + 24);
+		if (tlen > HUB_TEXT_MAX || tlen > len - BRIDGE_REC_HDR)
+			return -1;
+		seq = get_be64(p);
+		if (!bridge_seen(host, seq)) {
+			bridge_wait_room();
+			hub_publish(b.hub, get_be64(p + 8), get_be64(p + 16),
+			    (const char *)p + BRIDGE_REC_HDR, tlen);
+			hub_count_out(b.hub, 1, 0);
+		}
+		p += BRIDGE_REC_HDR + tlen;
+		len -= BRIDGE_REC_HDR + tlen;
+	}
+	return 0;
+}
+
+/* In: one message of the stream, in stream order, into the ring. */
 static void
 bridge_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
     void *arg)
 {
 	jsMsgMetaData		*meta = NULL;
-	const unsigned char	*data;
 	uint64_t		 seq, want;
 	char			 line[64];
-	int			 len, n;
+	int			 n;
 
 	(void)nc;
 	(void)sub;
 	(void)arg;
 	if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
-		log_warnx("stream record without metadata; skipped");
+		log_warnx("stream message without metadata; skipped");
 		natsMsg_Destroy(m);
 		return;
 	}
@@ -148,25 +212,18 @@ bridge_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 		natsMsg_Destroy(m);
 		return;
 	}
-	bridge_wait_room();
 	if (seq > want) {
-		log_warnx("stream %s: records %" PRIu64 " to %" PRIu64
+		log_warnx("stream %s: messages %" PRIu64 " to %" PRIu64
 		    " are gone", cluster_stream(), want, seq - 1);
 		n = snprintf(line, sizeof(line), PROTO_LOST,
 		    (unsigned long long)(seq - want));
+		bridge_wait_room();
 		hub_publish(b.hub, 0, 0, line, (size_t)n);
 	}
-	data = (const unsigned char *)natsMsg_GetData(m);
-	len = natsMsg_GetDataLength(m);
-	if (len < BRIDGE_HDR || (size_t)(len - BRIDGE_HDR) > HUB_TEXT_MAX)
-		log_warnx("stream record %" PRIu64 ": bad length %d; skipped",
-		    seq, len);
-	else {
-		hub_publish(b.hub, get_be64(data), get_be64(data + 8),
-		    (const char *)data + BRIDGE_HDR,
-		    (size_t)(len - BRIDGE_HDR));
-		hub_count_out(b.hub, 1, 0);
-	}
+	if (bridge_append((const unsigned char *)natsMsg_GetData(m),
+	    (size_t)natsMsg_GetDataLength(m)) == -1)
+		log_warnx("stream message %" PRIu64 " is malformed; "
+		    "the rest of it is skipped", seq);
 	atomic_store(&b.st->cs_stream_seq, seq);
 	natsMsg_Destroy(m);
 }
@@ -254,28 +311,35 @@ bridge_start(int ready_fd)
 	    cluster_stream(), b.host, atomic_load(&b.st->cs_stream_seq));
 }
 
-/* Out: publish one record and wait until JetStream has it. */
-static void
-bridge_send(const struct hub_msg *msg)
-{
-	static unsigned char	 data[BRIDGE_HDR + HUB_TEXT_MAX];
-	jsPubOptions		 po;
-	jsErrCode		 jerr;
-	natsStatus		 s;
-	char			 id[48];
-	int			 warned = 0;
+/* What the bridge has read from the ring and not yet dealt with. */
+static struct {
+	unsigned char	data[BRIDGE_BATCH_MAX];
+	size_t		len;		/* BRIDGE_MSG_HDR when empty */
+	uint64_t	first, last;	/* ring seqs of its records */
+	unsigned	count;
+	struct buf	replies;	/* origin, target, length, text */
+} out;
 
-	put_be64(data, msg->m_origin);
-	put_be64(data + 8, msg->m_target & ~CLUSTER_OUT);
-	memcpy(data + BRIDGE_HDR, msg->m_text, msg->m_len);
-	snprintf(id, sizeof(id), "%" PRIu64 "-%" PRIu64, b.host, msg->m_seq);
+/* Publish the batch, wait until JetStream has it; -1: told to stop. */
+static int
+bridge_publish(void)
+{
+	jsPubOptions	po;
+	jsErrCode	jerr;
+	natsStatus	s;
+	char		id[64];
+	int		warned = 0;
+
+	put_be64(out.data, b.host);
+	snprintf(id, sizeof(id), "%" PRIu64 "-%" PRIu64 "-%" PRIu64, b.host,
+	    out.first, out.last);
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
 	po.MaxWait = BRIDGE_PUB_WAIT_MS;
 	for (;;) {
 		jerr = 0;
-		s = js_Publish(NULL, cluster_js(), cluster_subject(), data,
-		    (int)(BRIDGE_HDR + msg->m_len), &po, &jerr);
+		s = js_Publish(NULL, cluster_js(), cluster_subject(), out.data,
+		    (int)out.len, &po, &jerr);
 		if (s == NATS_OK)
 			break;
 		if (!warned++)
@@ -285,12 +349,80 @@ bridge_send(const struct hub_msg *msg)
 		/* Still here: the workers wait for us, not for a dead one. */
 		hub_worker_beat(b.hub, &b.cursor, now_ms());
 		if (bridge_pause(100) == -1)
-			return;
+			return -1;
 	}
 	if (warned)
 		log_info("publish to %s: going on", cluster_subject());
-	atomic_fetch_add(&b.st->cs_published, 1);
-	hub_count_in(b.hub, 1);
+	atomic_fetch_add(&b.st->cs_published, out.count);
+	hub_count_in(b.hub, out.count);
+	return 0;
+}
+
+/*
+ * Deal with everything read up to upto: the batch into the stream, then
+ * the answers owed into the ring, then remember how far the ring was
+ * read.  -1 if told to stop first (a new bridge does it again).
+ */
+static int
+bridge_flush(const struct hub_cursor *upto)
+{
+	const unsigned char	*r;
+	size_t			 len;
+
+	if (out.count > 0 && bridge_publish() == -1)
+		return -1;
+	while (out.replies.b_len > 0) {
+		r = (const unsigned char *)buf_head(&out.replies);
+		len = (size_t)get_be16(r + 16);
+		hub_publish(b.hub, get_be64(r), get_be64(r + 8),
+		    (const char *)r + 18, len);
+		buf_consume(&out.replies, 18 + len);
+	}
+	out.len = BRIDGE_MSG_HDR;
+	out.count = 0;
+	atomic_store(&b.st->cs_ring_pos, upto->hc_pos);
+	atomic_store(&b.st->cs_ring_seq, upto->hc_seq);
+	hub_worker_beat(b.hub, &b.cursor, now_ms());
+	return 0;
+}
+
+static void
+put_be16(unsigned char *p, size_t v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+/* A record for the stream joins the batch. */
+static void
+bridge_batch_add(const struct hub_msg *msg)
+{
+	unsigned char	*p = out.data + out.len;
+
+	if (out.count == 0)
+		out.first = msg->m_seq;
+	out.last = msg->m_seq;
+	put_be64(p, msg->m_seq);
+	put_be64(p + 8, msg->m_origin);
+	put_be64(p + 16, msg->m_target & ~CLUSTER_OUT);
+	put_be16(p + 24, msg->m_len);
+	memcpy(p + BRIDGE_REC_HDR, msg->m_text, msg->m_len);
+	out.len += BRIDGE_REC_HDR + msg->m_len;
+	out.count++;
+}
+
+/* An answer owed to a client waits for the batch before it. */
+static void
+bridge_reply_add(const struct hub_msg *msg)
+{
+	unsigned char	hdr[18];
+
+	put_be64(hdr, msg->m_origin);
+	put_be64(hdr + 8, msg->m_target & ~CLUSTER_REPLY);
+	put_be16(hdr + 16, msg->m_len);
+	if (buf_append(&out.replies, hdr, sizeof(hdr)) == -1 ||
+	    buf_append(&out.replies, msg->m_text, msg->m_len) == -1)
+		fatal("bridge: out of memory for replies");
 }
 
 /* Out: everything new in the ring, in ring order. */
@@ -298,30 +430,37 @@ static void
 bridge_forward(void)
 {
 	static struct hub_msg	msg;
+	struct hub_cursor	before;
 	enum hub_read_result	r;
-	uint64_t		lost;
+	uint64_t		lost, end = hub_head(b.hub);
+	unsigned		n = 0;
 
-	while (!got_term) {
+	/*
+	 * What is there now, and no more: the consumer thread appends all
+	 * the time, and the batch must not wait for a quiet ring.
+	 */
+	while (!got_term && b.cursor.hc_pos < end) {
+		before = b.cursor;
 		r = hub_read(b.hub, &b.cursor, &msg, &lost);
 		if (r == HUB_EMPTY)
 			break;
 		if (r == HUB_LOST)
 			log_warnx("fell a ring behind: %" PRIu64 " records "
 			    "not sent to the stream", lost);
-		else if (msg.m_target & CLUSTER_OUT)
-			bridge_send(&msg);
-		else if (msg.m_target & CLUSTER_REPLY)
-			hub_publish(b.hub, msg.m_origin,
-			    msg.m_target & ~CLUSTER_REPLY, msg.m_text,
-			    msg.m_len);
-		if (got_term)
-			break;	/* not sent: a new bridge sends it */
-		atomic_store(&b.st->cs_ring_pos, b.cursor.hc_pos);
-		atomic_store(&b.st->cs_ring_seq, b.cursor.hc_seq);
-		/* Every record: the consumer thread waits on this cursor. */
-		hub_worker_beat(b.hub, &b.cursor, now_ms());
+		else if (msg.m_target & CLUSTER_OUT) {
+			/* Full: send what is before this record first. */
+			if (out.len + BRIDGE_REC_HDR + msg.m_len >
+			    sizeof(out.data) && bridge_flush(&before) == -1)
+				return;
+			bridge_batch_add(&msg);
+		} else if (msg.m_target & CLUSTER_REPLY)
+			bridge_reply_add(&msg);
+		/* The consumer thread waits on this cursor: show progress. */
+		if (++n % 64 == 0)
+			hub_worker_beat(b.hub, &b.cursor, now_ms());
 	}
-	hub_worker_beat(b.hub, &b.cursor, now_ms());
+	if (!got_term)
+		(void)bridge_flush(&b.cursor);
 }
 
 /*
@@ -367,6 +506,8 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 	hub_worker_start(hub, slot, getpid());
 	hub_worker_reader(hub);
 	bridge_cursor();
+	out.len = BRIDGE_MSG_HDR;
+	buf_init(&out.replies, (size_t)-1);
 	hub_worker_beat(hub, &b.cursor, now_ms());
 	if (cluster_open("bridge") == -1)
 		exit(1);
@@ -380,7 +521,8 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 		bridge_forward();
 		if (got_term)
 			break;
-		if (poll(pfd, 2, BRIDGE_BEAT_MS) == -1) {
+		if (poll(pfd, 2, hub_backlog(hub, &b.cursor) > 0 ? 0 :
+		    BRIDGE_BEAT_MS) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");

@@ -43,12 +43,25 @@
  * made by the master): the host's number, kept for the master's life,
  * and where the bridge is, so that a new bridge resumes there.
  */
+#define CLUSTER_SEEN_SLOTS	256
+
+struct cluster_seen {
+	_Atomic uint64_t	sn_host;
+	_Atomic uint64_t	sn_seq;		/* its last record appended */
+};
+
 struct cluster_state {
 	_Atomic uint64_t	cs_host;	/* 0 until the first bridge */
 	_Atomic uint64_t	cs_stream_seq;	/* last appended to the ring */
 	_Atomic uint64_t	cs_ring_pos;	/* the bridge's ring cursor */
 	_Atomic uint64_t	cs_ring_seq;
 	_Atomic uint64_t	cs_published;	/* records sent to the stream */
+	/*
+	 * Per origin host, the last record appended (by the host's own
+	 * ring seq), so a record sent twice -- in two batches, by a bridge
+	 * and by the one that replaced it -- is appended once.
+	 */
+	struct cluster_seen	cs_seen[CLUSTER_SEEN_SLOTS];
 };
 
 struct hub;
