@@ -59,6 +59,8 @@
 #define BRIDGE_PUB_WAIT_MS	2000
 /* The main thread beats this often, even while it waits for NATS. */
 #define BRIDGE_BEAT_MS		250
+/* The stream's heartbeat to the consumer, in ns. */
+#define BRIDGE_HEARTBEAT_NS	((int64_t)1000 * 1000 * 1000)
 /* The consumer waits at most this long for slow local readers. */
 #define BRIDGE_HOLD_MAX_MS	5000
 
@@ -241,6 +243,12 @@ bridge_subscribe(void)
 	so.Ordered = true;
 	so.Config.DeliverPolicy = js_DeliverByStartSequence;
 	so.Config.OptStartSeq = atomic_load(&b.st->cs_stream_seq) + 1;
+	/*
+	 * Heartbeats tell the library that the feed stopped (its server
+	 * died): it then makes a new consumer from the record after the
+	 * last it delivered.  The default, 5 s, would stall the chat long.
+	 */
+	so.Config.Heartbeat = BRIDGE_HEARTBEAT_NS;
 	s = js_Subscribe(&b.sub, cluster_js(), cluster_subject(),
 	    bridge_on_msg, NULL, NULL, &so, &jerr);
 	if (s != NATS_OK) {

@@ -17,53 +17,81 @@ nats_ready() {
 	grep -qE 'JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader' "$1"
 }
 
+# start_nats I: NATS server I of three (ports from NATS_BASE), its log
+# nI.log and pid nI.pid in the file's directory, its storage kept there.
+start_nats() {
+	local i=$1 b=$NATS_BASE dir=$BATS_FILE_TMPDIR
+	mkdir -p "$dir/n$i"
+	nats-server -a 127.0.0.1 -p $((b + 2 + i)) -js -sd "$dir/n$i" \
+	    --server_name "n$i" --cluster_name chatdtest \
+	    --cluster "nats://127.0.0.1:$((b + i - 1))" \
+	    --routes "nats://127.0.0.1:$b,nats://127.0.0.1:$((b + 1)),nats://127.0.0.1:$((b + 2))" \
+	    >>"$dir/n$i.log" 2>&1 3>&- &
+	echo $! >"$dir/n$i.pid"
+}
+
+# nats_started: all three servers ready, or one of them gone (1).
+nats_started() {
+	local i pid
+	for i in 1 2 3; do
+		pid=$(cat "$BATS_FILE_TMPDIR/n$i.pid")
+		kill -0 "$pid" 2>/dev/null || return 2
+		nats_ready "$BATS_FILE_TMPDIR/n$i.log" || return 1
+	done
+}
+
+# stop_nats: the three servers, if they run, by pid.
+stop_nats() {
+	local i pid
+	for i in 1 2 3; do
+		[ -f "$BATS_FILE_TMPDIR/n$i.pid" ] || continue
+		pid=$(cat "$BATS_FILE_TMPDIR/n$i.pid")
+		kill -TERM "$pid" 2>/dev/null || continue
+		DEADLINE=10 wait_for not_running "$pid" || kill -KILL "$pid"
+	done
+}
+
 setup_file() {
-	local i base dir=$BATS_FILE_TMPDIR routes tries=0
+	local i base dir=$BATS_FILE_TMPDIR attempt rc
 	command -v nats-server >/dev/null ||
 	    skip "nats-server is missing (apt-get install nats-server)"
 	if "$CHATD" -C nats://127.0.0.1:1 -S 2>&1 |
 	    grep -q 'without cluster support'; then
 		skip "chatd was built without libnats (apt-get install libnats-dev)"
 	fi
-	# Six free ports in a row: three for routes, three for clients
-	# (a route list names ports before the servers listen on them).
-	while :; do
+	# Six ports in a row, free when looked at: three for routes, three
+	# for clients (a route list names ports before anyone listens on
+	# them).  Another program may take one meanwhile: then the server
+	# exits, and the three start again elsewhere.
+	for attempt in 1 2 3 4 5; do
 		base=$((20000 + RANDOM % 30000))
 		for i in 0 1 2 3 4 5; do
-			is_listening $((base + i)) && break
+			is_listening $((base + i)) && continue 2
 		done
-		[ "$i" -eq 5 ] && ! is_listening $((base + 5)) && break
-		tries=$((tries + 1))
-		[ "$tries" -lt 20 ] || return 1
-	done
-	routes=nats://127.0.0.1:$base,nats://127.0.0.1:$((base + 1)),nats://127.0.0.1:$((base + 2))
-	NATS_URLS=
-	for i in 1 2 3; do
-		mkdir -p "$dir/n$i"
-		nats-server -a 127.0.0.1 -p $((base + 2 + i)) -js -sd "$dir/n$i" \
-		    --server_name "n$i" --cluster_name chatdtest \
-		    --cluster "nats://127.0.0.1:$((base + i - 1))" \
-		    --routes "$routes" >"$dir/n$i.log" 2>&1 3>&- &
-		echo $! >"$dir/n$i.pid"
-	done
-	for i in 1 2 3; do
-		DEADLINE=20 wait_for nats_ready "$dir/n$i.log" || {
-			cat "$dir/n$i.log" >&3
+		NATS_BASE=$base
+		export NATS_BASE
+		rm -rf "$dir"/n[123] "$dir"/n[123].log
+		for i in 1 2 3; do
+			start_nats "$i"
+		done
+		rc=0
+		DEADLINE=20 wait_for nats_started || rc=$?
+		[ "$rc" -eq 0 ] && break
+		stop_nats
+		[ "$attempt" -lt 5 ] || {
+			cat "$dir"/n[123].log >&3
 			return 1
 		}
+	done
+	NATS_URLS=
+	for i in 1 2 3; do
 		NATS_URLS=$NATS_URLS${NATS_URLS:+,}nats://127.0.0.1:$((base + 2 + i))
 	done
 	export NATS_URLS
 }
 
 teardown_file() {
-	local i pid
-	for i in 1 2 3; do
-		[ -f "$BATS_FILE_TMPDIR/n$i.pid" ] || continue
-		pid=$(cat "$BATS_FILE_TMPDIR/n$i.pid")
-		kill -TERM "$pid" 2>/dev/null
-		DEADLINE=10 wait_for not_running "$pid" || kill -KILL "$pid"
-	done
+	stop_nats
 }
 
 # start_host N [ARGS]: chatd host N of this test's cluster (its own -N),
@@ -332,4 +360,52 @@ bridge_behind() {
 	[ "$(bridge_row 1 | awk '{ print $2 }')" != "$bridge" ]
 	stop_host 1
 	stop_host 2
+}
+
+# nats_up I: server I answers on its client port.
+nats_up() {
+	is_listening $((NATS_BASE + 2 + $1))
+}
+
+@test "cluster: a NATS server killed during traffic: nothing lost, nothing twice, one order" {
+	local i r v dir=$BATS_TEST_TMPDIR count=300 pids=() victim
+	# 50 lines a second each: the senders take 6 s, the kill is inside.
+	start_host 1 -w 2 -r 50
+	start_host 2 -w 2 -r 50
+	on 1 s1
+	say s1 "/nick s1"
+	skip_to s1 "ok: you are now s1"
+	on 2 s2
+	say s2 "/nick s2"
+	skip_to s2 "ok: you are now s2"
+	on 1 r1
+	on 2 r2
+	skip_to r1 "Client ($ADDR_r2) connected"
+	skip_to s1 "Client ($ADDR_r2) connected"
+	skip_to s2 "Client ($ADDR_r2) connected"
+
+	for i in 1 2; do
+		v=FD_s$i
+		in_background eval 'seq 1 $count | sed "s/^/m /"' >&"${!v}"
+		pids+=("$BG_PID")
+	done
+	# Some traffic through, then the stream's servers lose one.
+	collect r1 20 "$dir/r1.head"
+	victim=$((RANDOM % 3 + 1))
+	kill -KILL "$(cat "$BATS_FILE_TMPDIR/n$victim.pid")"
+	wait "${pids[@]}"
+	# A feed from the dead server resumes within a few heartbeats.
+	DEADLINE=20 collect r1 $((2 * count - 20)) "$dir/r1.tail"
+	cat "$dir/r1.head" "$dir/r1.tail" >"$dir/r1"
+	DEADLINE=20 collect r2 $((2 * count)) "$dir/r2"
+	cmp "$dir/r1" "$dir/r2"
+	for i in 1 2; do
+		grep "^s$i said: " "$dir/r1" | sed 's/.* m //' >"$dir/seq$i"
+		seq 1 $count | cmp - "$dir/seq$i"
+	done
+	stop_host 1
+	stop_host 2
+	# The next test finds three servers again.
+	start_nats "$victim"
+	DEADLINE=20 wait_for nats_up "$victim"
 }
