@@ -310,6 +310,9 @@ bridge_start(int ready_fd)
 			ms *= 2;
 	}
 	b.host = atomic_load(&b.st->cs_host);
+	while (cluster_host_join(b.host) == -1)
+		if (bridge_pause(500) == -1)
+			exit(0);
 	if (ready_fd != -1) {
 		if (write(ready_fd, &byte, 1) == -1)
 			log_warn("write to master");
@@ -489,6 +492,38 @@ bridge_cursor(void)
 	}
 }
 
+/*
+ * A client of a host that died: its departure goes into the ring for
+ * the stream, like one of our own clients'.
+ */
+static void
+bridge_announce(const struct hub_client_info *ci, void *arg)
+{
+	char	who[PROTO_WHO_MAX], line[HUB_TEXT_MAX];
+	int	n;
+
+	(void)arg;
+	conn_format_who(ci->ci_nick, ci->ci_addr, who, sizeof(who));
+	n = snprintf(line, sizeof(line), PROTO_LEFT_REASON, who,
+	    PROTO_REASON_LOST);
+	if (n > 0 && (size_t)n < sizeof(line))
+		hub_publish(b.hub, ci->ci_id, CLUSTER_OUT, line, (size_t)n);
+}
+
+/* Say we are alive; find the hosts that are not. */
+static void
+bridge_hosts(void)
+{
+	static int64_t	last;
+	int64_t		now = now_ms();
+
+	if (now - last < CLUSTER_BEAT_MS)
+		return;
+	last = now;
+	cluster_host_beat(b.host);
+	(void)cluster_reap_hosts(b.host, bridge_announce, NULL);
+}
+
 void
 bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
     struct cluster_state *st, int ready_fd)
@@ -526,6 +561,7 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 	pfd[1].fd = master_fd;
 	pfd[1].events = POLLIN;
 	while (!got_term) {
+		bridge_hosts();
 		bridge_forward();
 		if (got_term)
 			break;

@@ -30,11 +30,14 @@ static struct {
 	jsCtx		*js;
 	kvStore		*nicks;
 	kvStore		*who;
+	kvStore		*hosts;
+	kvStore		*alive;
 	char		 stream[CLUSTER_NAME_MAX + 16];
 	char		 subject[CLUSTER_NAME_MAX + 16];
 	char		 nick_bucket[CLUSTER_NAME_MAX + 16];
 	char		 host_bucket[CLUSTER_NAME_MAX + 16];
 	char		 who_bucket[CLUSTER_NAME_MAX + 16];
+	char		 alive_bucket[CLUSTER_NAME_MAX + 16];
 } cl;
 
 /* -C: URLs "nats://HOST:PORT" separated by commas. */
@@ -153,6 +156,8 @@ cluster_open(const char *procname)
 	    conf.cluster_name);
 	snprintf(cl.who_bucket, sizeof(cl.who_bucket), "chatd_%s_who",
 	    conf.cluster_name);
+	snprintf(cl.alive_bucket, sizeof(cl.alive_bucket), "chatd_%s_alive",
+	    conf.cluster_name);
 	if ((copy = strdup(conf.cluster)) == NULL) {
 		log_warn("strdup");
 		return -1;
@@ -190,18 +195,24 @@ cluster_open(const char *procname)
 	return 0;
 }
 
-/* The bucket called name, made with these settings if it is missing. */
+/*
+ * The bucket called name, made if it is missing; its entries expire
+ * after ttl_ms (0: never).
+ */
 static natsStatus
-cluster_bucket(kvStore **kv, const char *name)
+cluster_bucket(kvStore **kv, const char *name, int64_t ttl_ms)
 {
 	kvConfig	kc;
 	natsStatus	s;
 
+	if (*kv != NULL)
+		return NATS_OK;		/* an earlier try got this far */
 	if ((s = js_KeyValue(kv, cl.js, name)) != NATS_NOT_FOUND)
 		return s;
 	kvConfig_Init(&kc);
 	kc.Bucket = name;
 	kc.History = 1;
+	kc.TTL = ttl_ms * 1000 * 1000;
 	kc.Replicas = cluster_replicas();
 	kc.StorageType = js_FileStorage;
 	return js_CreateKeyValue(kv, cl.js, &kc);
@@ -213,7 +224,6 @@ cluster_setup(void)
 	jsStreamConfig	 sc;
 	jsStreamInfo	*si = NULL;
 	jsErrCode	 jerr = 0;
-	kvStore		*kv = NULL;
 	natsStatus	 s;
 	const char	*subjects[1];
 
@@ -235,18 +245,23 @@ cluster_setup(void)
 		    natsStatus_GetText(s), (int)jerr);
 		return -1;
 	}
-	if ((s = cluster_bucket(&kv, cl.host_bucket)) != NATS_OK) {
+	if ((s = cluster_bucket(&cl.hosts, cl.host_bucket, 0)) != NATS_OK) {
 		log_warnx("bucket %s: %s", cl.host_bucket,
 		    natsStatus_GetText(s));
 		return -1;
 	}
-	kvStore_Destroy(kv);
-	if ((s = cluster_bucket(&cl.nicks, cl.nick_bucket)) != NATS_OK) {
+	if ((s = cluster_bucket(&cl.alive, cl.alive_bucket,
+	    CLUSTER_ALIVE_TTL_MS)) != NATS_OK) {
+		log_warnx("bucket %s: %s", cl.alive_bucket,
+		    natsStatus_GetText(s));
+		return -1;
+	}
+	if ((s = cluster_bucket(&cl.nicks, cl.nick_bucket, 0)) != NATS_OK) {
 		log_warnx("bucket %s: %s", cl.nick_bucket,
 		    natsStatus_GetText(s));
 		return -1;
 	}
-	if ((s = cluster_bucket(&cl.who, cl.who_bucket)) != NATS_OK) {
+	if ((s = cluster_bucket(&cl.who, cl.who_bucket, 0)) != NATS_OK) {
 		log_warnx("bucket %s: %s", cl.who_bucket,
 		    natsStatus_GetText(s));
 		return -1;
@@ -261,7 +276,6 @@ cluster_setup(void)
 uint64_t
 cluster_host_number(void)
 {
-	kvStore		*kv = NULL;
 	natsStatus	 s;
 	uint64_t	 rev = 0;
 	char		 host[256];
@@ -269,9 +283,7 @@ cluster_host_number(void)
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
-	if ((s = js_KeyValue(&kv, cl.js, cl.host_bucket)) == NATS_OK)
-		s = kvStore_PutString(&rev, kv, "last", host);
-	kvStore_Destroy(kv);
+	s = kvStore_PutString(&rev, cl.hosts, "last", host);
 	if (s != NATS_OK) {
 		log_warnx("bucket %s: %s", cl.host_bucket,
 		    natsStatus_GetText(s));
@@ -414,6 +426,8 @@ cluster_who_remove(uint64_t id)
 		log_warnx("who %s: remove: %s", key, natsStatus_GetText(s));
 }
 
+static void	cluster_nick_key(const char *, char *, size_t);
+
 /* One entry of the presence bucket as the registry would give it. */
 static int
 cluster_who_get(kvStore *kv, const char *key, struct hub_client_info *ci)
@@ -462,6 +476,112 @@ cluster_who_foreach(void (*fn)(const struct hub_client_info *, void *),
 			fn(&ci, arg);
 			n++;
 		}
+	kvKeysList_Destroy(&keys);
+	return n;
+}
+
+/*
+ * Hosts.  Each host is a member ("member.N" in the bucket _hosts, for
+ * good) and, while its bridge runs, alive ("N" in _alive, put every
+ * second, expiring after CLUSTER_ALIVE_TTL_MS).  A member that is not
+ * alive died without stopping: one surviving host, the one whose
+ * create of "reap.N" in _alive wins, announces its clients' departures
+ * and removes their names and entries, then the membership.
+ */
+int
+cluster_host_join(uint64_t host)
+{
+	natsStatus	s;
+	char		key[32];
+
+	snprintf(key, sizeof(key), "member.%" PRIu64, host);
+	if ((s = kvStore_PutString(NULL, cl.hosts, key, "1")) != NATS_OK) {
+		log_warnx("bucket %s: %s", cl.host_bucket,
+		    natsStatus_GetText(s));
+		return -1;
+	}
+	cluster_host_beat(host);
+	return 0;
+}
+
+void
+cluster_host_beat(uint64_t host)
+{
+	natsStatus	s;
+	char		key[32];
+
+	snprintf(key, sizeof(key), "%" PRIu64, host);
+	if ((s = kvStore_PutString(NULL, cl.alive, key, "1")) != NATS_OK)
+		log_debug("bucket %s: %s", cl.alive_bucket,
+		    natsStatus_GetText(s));
+}
+
+/* Host h's clients: fn for each, then their name and entry go. */
+static unsigned
+cluster_reap_clients(uint64_t h,
+    void (*fn)(const struct hub_client_info *, void *), void *arg)
+{
+	struct hub_client_info	 ci;
+	kvKeysList		 keys;
+	char			 nkey[PROTO_NICK_MAX + 1];
+	unsigned		 n = 0;
+	uint64_t		 id;
+	int			 i;
+
+	memset(&keys, 0, sizeof(keys));
+	if (cl.who == NULL || kvStore_Keys(&keys, cl.who, NULL) != NATS_OK)
+		return 0;
+	for (i = 0; i < keys.Count; i++) {
+		if (sscanf(keys.Keys[i], "%" SCNu64, &id) != 1 ||
+		    id >> CLUSTER_HOST_SHIFT != h ||
+		    !cluster_who_get(cl.who, keys.Keys[i], &ci))
+			continue;
+		fn(&ci, arg);
+		if (ci.ci_nick[0] != '\0') {
+			cluster_nick_key(ci.ci_nick, nkey, sizeof(nkey));
+			(void)kvStore_Delete(cl.nicks, nkey);
+		}
+		(void)kvStore_Delete(cl.who, keys.Keys[i]);
+		n++;
+	}
+	kvKeysList_Destroy(&keys);
+	return n;
+}
+
+unsigned
+cluster_reap_hosts(uint64_t self,
+    void (*fn)(const struct hub_client_info *, void *), void *arg)
+{
+	kvKeysList	 keys;
+	kvEntry		*e = NULL;
+	natsStatus	 s;
+	uint64_t	 h;
+	unsigned	 n = 0;
+	char		 key[32];
+	int		 i;
+
+	memset(&keys, 0, sizeof(keys));
+	if (kvStore_Keys(&keys, cl.hosts, NULL) != NATS_OK)
+		return 0;
+	for (i = 0; i < keys.Count; i++) {
+		if (sscanf(keys.Keys[i], "member.%" SCNu64, &h) != 1 ||
+		    h == self)
+			continue;
+		snprintf(key, sizeof(key), "%" PRIu64, h);
+		if ((s = kvStore_Get(&e, cl.alive, key)) == NATS_OK) {
+			kvEntry_Destroy(e);
+			continue;
+		}
+		if (s != NATS_NOT_FOUND)
+			continue;	/* no answer: nothing is known */
+		snprintf(key, sizeof(key), "reap.%" PRIu64, h);
+		if (kvStore_CreateString(NULL, cl.alive, key, "1") != NATS_OK)
+			continue;	/* another host does it */
+		n += cluster_reap_clients(h, fn, arg);
+		log_info("host %" PRIu64 " is gone: %u clients announced", h,
+		    n);
+		(void)kvStore_Delete(cl.hosts, keys.Keys[i]);
+	}
 	kvKeysList_Destroy(&keys);
 	return n;
 }

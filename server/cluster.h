@@ -35,6 +35,9 @@
 #define CLUSTER_NAME_DEFAULT	"chatd"
 /* -C: at most this many server URLs. */
 #define CLUSTER_URLS_MAX	16
+/* A host not heard of for this long is dead; it beats this often. */
+#define CLUSTER_ALIVE_TTL_MS	3000
+#define CLUSTER_BEAT_MS		1000
 /* How long the master waits for the bridge's first connection. */
 #define CLUSTER_START_MS	20000
 
@@ -98,6 +101,15 @@ void	cluster_who_put(uint64_t id, const char *nick, const char *addr);
 void	cluster_who_remove(uint64_t id);
 unsigned cluster_who_foreach(void (*fn)(const struct hub_client_info *,
 	    void *), void *arg);
+/*
+ * Hosts (the bridge): join once, beat every CLUSTER_BEAT_MS; reap
+ * calls fn for every client of every host found dead whose clean-up
+ * this host won, and returns how many.
+ */
+int	cluster_host_join(uint64_t host);
+void	cluster_host_beat(uint64_t host);
+unsigned cluster_reap_hosts(uint64_t self,
+	    void (*fn)(const struct hub_client_info *, void *), void *arg);
 /* The bridge: create the stream and the buckets if missing. */
 int	cluster_setup(void);
 /* The bridge: a number for this host, unique in the cluster, or 0. */

@@ -99,7 +99,8 @@ teardown_file() {
 start_host() {
 	local n=$1 log="$BATS_TEST_TMPDIR/host$1.log" ready
 	shift
-	"$CHATD" -b 127.0.0.1 -p 0 -u none -C "$NATS_URLS" \
+	# Its own process group, so a test can kill the whole host at once.
+	setsid "$CHATD" -b 127.0.0.1 -p 0 -u none -C "$NATS_URLS" \
 	    -N "t$BATS_TEST_NUMBER" "$@" 2>"$log" 3>&- &
 	printf -v "PID_$n" '%s' "$!"
 	DEADLINE=25 wait_for grep -q ': ready tcp=' "$log" || {
@@ -129,7 +130,7 @@ teardown() {
 		v="PID_$n"
 		port="PORT_$n"
 		if kill -0 "${!v}" 2>/dev/null; then
-			kill -KILL "${!v}"
+			kill -KILL -- -"${!v}"
 			wait "${!v}" 2>/dev/null || true
 		fi
 		rm -f "/dev/shm/chatd-127.0.0.1-${!port}"
@@ -408,4 +409,41 @@ nats_up() {
 	# The next test finds three servers again.
 	start_nats "$victim"
 	DEADLINE=20 wait_for nats_up "$victim"
+}
+
+@test "cluster: a host killed: its clients' departures announced once, by one host, names freed" {
+	start_host 1
+	start_host 2
+	start_host 3
+	on 1 a
+	on 2 b
+	on 3 c
+	skip_to a "Client ($ADDR_c) connected"
+	skip_to b "Client ($ADDR_c) connected"
+	say a "/nick alice"
+	expect a "ok: you are now alice"
+	skip_to b "Client ($ADDR_a) is now known as alice"
+	skip_to c "Client ($ADDR_a) is now known as alice"
+
+	local n
+	n=$(sed -n 's/.*this host is number \([0-9]*\)$/\1/p' \
+	    "$BATS_TEST_TMPDIR/host1.log")
+	[ -n "$n" ]
+	# Master, workers and bridge at once, as a power cut would.
+	kill -KILL -- -"$PID_1"
+	DEADLINE=15 expect b "alice left (connection lost)"
+	DEADLINE=15 expect c "alice left (connection lost)"
+	# Once: the next line each sees is the next broadcast.
+	say c "after"
+	expect c '"after" received by the server'
+	expect b "Client ($ADDR_c) said: after"
+	say b "/nick alice"
+	expect b "ok: you are now alice"
+	say c "/who"
+	expect c "who: 2 connected"
+	# One host did it.
+	[ "$(cat "$BATS_TEST_TMPDIR/host2.log" "$BATS_TEST_TMPDIR/host3.log" |
+	    grep -c "bridge: host $n is gone: 1 clients announced")" -eq 1 ]
+	stop_host 2
+	stop_host 3
 }
