@@ -411,7 +411,7 @@ nats_up() {
 	DEADLINE=20 wait_for nats_up "$victim"
 }
 
-@test "cluster: a host killed: its clients' departures announced once, by one host, names freed" {
+@test "cluster: a host killed: departures announced once, by one host, names freed; restarted, it rejoins" {
 	start_host 1
 	start_host 2
 	start_host 3
@@ -439,11 +439,24 @@ nats_up() {
 	expect b "Client ($ADDR_c) said: after"
 	say b "/nick alice"
 	expect b "ok: you are now alice"
+	skip_to c "Client ($ADDR_b) is now known as alice"
 	say c "/who"
 	expect c "who: 2 connected"
 	# One host did it.
 	[ "$(cat "$BATS_TEST_TMPDIR/host2.log" "$BATS_TEST_TMPDIR/host3.log" |
 	    grep -c "bridge: host $n is gone: 1 clients announced")" -eq 1 ]
+
+	# The host started again rejoins, under a new number.
+	start_host 4
+	run ! grep -q "this host is number $n\$" "$BATS_TEST_TMPDIR/host4.log"
+	on 4 d
+	skip_to b "Client ($ADDR_d) connected"
+	say d "back"
+	expect d '"back" received by the server'
+	expect b "Client ($ADDR_d) said: back"
+	say b "hello d"
+	skip_to d "alice said: hello d"
+	stop_host 4
 	stop_host 2
 	stop_host 3
 }
