@@ -82,6 +82,8 @@ struct hub_slot {
 	_Atomic int64_t		w_beat_ms;	/* last seen running */
 	_Atomic uint64_t	w_holds;	/* times held back */
 	atomic_int		w_reader;	/* reads only: serves no clients */
+	/* A reader's own figures (chatd -C's bridge), for the scoreboard. */
+	_Atomic uint64_t	w_ext[HUB_EXT_MAX];
 };
 
 struct hub_reg {
@@ -533,6 +535,7 @@ void
 hub_worker_start(struct hub *h, int w, pid_t pid)
 {
 	struct hub_slot	*s = &h->h_sh->s_workers[w];
+	int		 i;
 
 	h->h_self = w;
 	h->h_pid = pid;
@@ -546,6 +549,8 @@ hub_worker_start(struct hub *h, int w, pid_t pid)
 	atomic_store(&s->w_beat_ms, 0);
 	atomic_store(&s->w_holds, 0);
 	atomic_store(&s->w_reader, 0);
+	for (i = 0; i < HUB_EXT_MAX; i++)
+		atomic_store(&s->w_ext[i], 0);
 	atomic_fetch_and(&h->h_sh->s_held, ~((uint64_t)1 << w));
 	atomic_store(&s->w_pid, pid);
 }
@@ -689,6 +694,13 @@ void
 hub_worker_reader(struct hub *h)
 {
 	atomic_store(&h->h_sh->s_workers[h->h_self].w_reader, 1);
+}
+
+void
+hub_worker_ext(struct hub *h, int i, uint64_t v)
+{
+	if (i >= 0 && i < HUB_EXT_MAX)
+		atomic_store(&h->h_sh->s_workers[h->h_self].w_ext[i], v);
 }
 
 void
@@ -1233,6 +1245,7 @@ void
 hub_worker_stats(const struct hub *h, int w, struct hub_stats *st)
 {
 	struct hub_slot	*s = &h->h_sh->s_workers[w];
+	int		 i;
 
 	st->st_pid = atomic_load(&s->w_pid);
 	st->st_clients = atomic_load(&s->w_clients);
@@ -1244,6 +1257,8 @@ hub_worker_stats(const struct hub *h, int w, struct hub_stats *st)
 	st->st_held = (atomic_load(&h->h_sh->s_held) >> w) & 1;
 	st->st_holds = atomic_load(&s->w_holds);
 	st->st_reader = atomic_load(&s->w_reader);
+	for (i = 0; i < HUB_EXT_MAX; i++)
+		st->st_ext[i] = atomic_load(&s->w_ext[i]);
 }
 
 int64_t

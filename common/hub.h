@@ -58,6 +58,9 @@ struct hub_client_info {
 	char		ci_addr[PROTO_ADDR_MAX];
 };
 
+/* Figures a reader-only slot may publish for the scoreboard. */
+#define HUB_EXT_MAX		4
+
 /* One worker's line on the scoreboard. */
 struct hub_stats {
 	pid_t		st_pid;
@@ -70,6 +73,7 @@ struct hub_stats {
 	int		st_held;	/* waiting for a slower reader */
 	uint64_t	st_holds;	/* times it was held back */
 	int		st_reader;	/* chatd -C's bridge, not a worker */
+	uint64_t	st_ext[HUB_EXT_MAX];	/* its figures (hub_worker_ext) */
 };
 
 struct hub;
@@ -148,6 +152,8 @@ void		 hub_worker_start(struct hub *, int w, pid_t pid);
  * hub_active leaves it out of the share of newcomers.
  */
 void		 hub_worker_reader(struct hub *);
+/* Such a slot's figure i (< HUB_EXT_MAX), shown by the scoreboard. */
+void		 hub_worker_ext(struct hub *, int i, uint64_t v);
 /*
  * Master, before any client: ids start at base (chatd -C puts the
  * host's number in the high bits, so ids are unique in the cluster).

@@ -208,6 +208,7 @@ bridge_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 		return;
 	}
 	seq = meta->Sequence.Stream;
+	hub_worker_ext(b.hub, BRIDGE_EXT_PENDING, meta->NumPending);
 	jsMsgMetaData_Destroy(meta);
 	want = atomic_load(&b.st->cs_stream_seq) + 1;
 	if (seq < want) {		/* seen before a consumer reset */
@@ -227,6 +228,7 @@ bridge_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 		log_warnx("stream message %" PRIu64 " is malformed; "
 		    "the rest of it is skipped", seq);
 	atomic_store(&b.st->cs_stream_seq, seq);
+	hub_worker_ext(b.hub, BRIDGE_EXT_SEQ, seq);
 	natsMsg_Destroy(m);
 }
 
@@ -318,6 +320,8 @@ bridge_start(int ready_fd)
 			log_warn("write to master");
 		close(ready_fd);
 	}
+	hub_worker_ext(b.hub, BRIDGE_EXT_HOST, b.host);
+	hub_worker_ext(b.hub, BRIDGE_EXT_SEQ, atomic_load(&b.st->cs_stream_seq));
 	log_info("joined stream %s as host %" PRIu64 " at record %" PRIu64,
 	    cluster_stream(), b.host, atomic_load(&b.st->cs_stream_seq));
 }
@@ -520,6 +524,8 @@ bridge_hosts(void)
 	if (now - last < CLUSTER_BEAT_MS)
 		return;
 	last = now;
+	hub_worker_ext(b.hub, BRIDGE_EXT_CONNECTED,
+	    natsConnection_Status(cluster_conn()) == NATS_CONN_STATUS_CONNECTED);
 	cluster_host_beat(b.host);
 	(void)cluster_reap_hosts(b.host, bridge_announce, NULL);
 }

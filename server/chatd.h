@@ -302,6 +302,15 @@ void	pidfile_remove(void);
 void	worker_run(int slot, struct hub *, int master_fd,
 	    const int *wake_fds) __attribute__((noreturn));
 
+/*
+ * chatd -C's bridge publishes these figures in its hub slot
+ * (hub_worker_ext) for chatd -S.
+ */
+#define BRIDGE_EXT_HOST		0	/* this host's number */
+#define BRIDGE_EXT_SEQ		1	/* last stream record appended */
+#define BRIDGE_EXT_PENDING	2	/* records in the stream after it */
+#define BRIDGE_EXT_CONNECTED	3	/* 1 while connected to NATS */
+
 /* scoreboard.c */
 /* chatd -S: print the scoreboard; returns the exit status. */
 int	scoreboard_print(const char *host, int port);

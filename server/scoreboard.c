@@ -57,6 +57,18 @@ format_uptime(int64_t since, char *buf, size_t len)
 		snprintf(buf, len, "%llds", (long long)s);
 }
 
+/* chatd -C: where the bridge is in the cluster's stream. */
+static void
+print_bridge(const struct hub_stats *st)
+{
+	printf("bridge: host %llu, stream record %llu, %llu after it not "
+	    "yet taken, %s\n", (unsigned long long)st->st_ext[BRIDGE_EXT_HOST],
+	    (unsigned long long)st->st_ext[BRIDGE_EXT_SEQ],
+	    (unsigned long long)st->st_ext[BRIDGE_EXT_PENDING],
+	    st->st_ext[BRIDGE_EXT_CONNECTED] ? "connected to NATS" :
+	    "not connected to NATS");
+}
+
 /*
  * One line per worker: its counters, where it is in the ring and how far
  * behind the head, how long it has been behind without running (over
@@ -105,6 +117,11 @@ print_table(struct hub *hub)
 	printf("%-7s %-8s %8u %12llu %12llu %14llu\n", "total", "-", clients,
 	    (unsigned long long)in, (unsigned long long)out,
 	    (unsigned long long)bytes);
+	for (w = 0; w < hub_nworkers(hub); w++) {
+		hub_worker_stats(hub, w, &st);
+		if (st.st_reader && st.st_pid != 0)
+			print_bridge(&st);
+	}
 }
 
 int

@@ -141,6 +141,18 @@ teardown() {
 	done
 }
 
+# host_number N: host N's number in the cluster, from its log.
+host_number() {
+	sed -n 's/.*this host is number \([0-9]*\)$/\1/p' \
+	    "$BATS_TEST_TMPDIR/host$1.log"
+}
+
+# bridge_line N: host N's "bridge: ..." line from chatd -S.
+bridge_line() {
+	local port="PORT_$1"
+	"$CHATD" -S -p "${!port}" | grep '^bridge: '
+}
+
 # on HOST NAME: connect client NAME to host HOST and read its welcome.
 on() {
 	local port="PORT_$1"
@@ -232,6 +244,15 @@ collect() {
 		    cmp - "$dir/ack$i"
 		grep -v "^s$i said: " "$dir/r1" | cmp - "$dir/s$i"
 	done
+	# chatd -S: both bridges took the whole stream.
+	local h1 h2 s1 s2
+	h1=$(host_number 1)
+	h2=$(host_number 2)
+	s1=$(bridge_line 1 | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
+	s2=$(bridge_line 2 | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
+	[ "$s1" = "$s2" ] && [ "$s1" -gt 0 ]
+	[ "$(bridge_line 1)" = "bridge: host $h1, stream record $s1, 0 after it not yet taken, connected to NATS" ]
+	[ "$(bridge_line 2)" = "bridge: host $h2, stream record $s1, 0 after it not yet taken, connected to NATS" ]
 	stop_host 1
 	stop_host 2
 }
@@ -426,8 +447,7 @@ nats_up() {
 	skip_to c "Client ($ADDR_a) is now known as alice"
 
 	local n
-	n=$(sed -n 's/.*this host is number \([0-9]*\)$/\1/p' \
-	    "$BATS_TEST_TMPDIR/host1.log")
+	n=$(host_number 1)
 	[ -n "$n" ]
 	# Master, workers and bridge at once, as a power cut would.
 	kill -KILL -- -"$PID_1"
