@@ -356,6 +356,21 @@ cluster_nick_claim(const char *nick, uint64_t id)
 }
 
 void
+cluster_nick_respell(const char *nick, uint64_t id)
+{
+	kvStore		*kv;
+	natsStatus	 s;
+	char		 key[PROTO_NICK_MAX + 1], val[PROTO_NICK_MAX + 32];
+
+	if ((kv = cluster_nicks()) == NULL)
+		return;
+	cluster_nick_key(nick, key, sizeof(key));
+	snprintf(val, sizeof(val), "%" PRIu64 " %s", id, nick);
+	if ((s = kvStore_PutString(NULL, kv, key, val)) != NATS_OK)
+		log_warnx("nick %s: %s", key, natsStatus_GetText(s));
+}
+
+void
 cluster_nick_release(const char *nick)
 {
 	kvStore		*kv;

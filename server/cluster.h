@@ -91,6 +91,8 @@ int	cluster_replicas(void);
  */
 int	cluster_nick_claim(const char *nick, uint64_t id);
 void	cluster_nick_release(const char *nick);
+/* The client's own name, spelt otherwise: the entry follows. */
+void	cluster_nick_respell(const char *nick, uint64_t id);
 uint64_t cluster_nick_find(const char *nick, char *exact, size_t len);
 /*
  * The presence bucket, for /who: every client of every host.  put on

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "chatd.h"
@@ -179,6 +180,14 @@ worker_cluster_set_nick(struct conn *c, const char *nick)
 {
 	int	save;
 
+	/* The same name in another spelling: the entry is ours already. */
+	if (strcasecmp(nick, c->c_nick) == 0) {
+		if (hub_client_set_nick(w.hub, c->c_slot, nick) == -1)
+			return -1;
+		cluster_nick_respell(nick, c->c_id);
+		cluster_who_put(c->c_id, nick, c->c_addr);
+		return 0;
+	}
 	if (cluster_nick_claim(nick, c->c_id) == -1)
 		return -1;
 	if (hub_client_set_nick(w.hub, c->c_slot, nick) == -1) {

@@ -283,6 +283,12 @@ answer() {
 	expect b "error: nickname in use"
 	say b "/nick ALICE"
 	expect b "error: nickname in use"
+	# Its owner may spell it otherwise, and keeps it.
+	say a "/nick Alice"
+	expect a "ok: you are now Alice"
+	skip_to b "alice is now known as Alice"
+	say b "/nick alice"
+	expect b "error: nickname in use"
 
 	# Two clients on two hosts ask for one free name at once.
 	on 1 c
@@ -300,7 +306,7 @@ answer() {
 	say a "/quit"
 	skip_to a "Goodbye."
 	expect_eof a
-	skip_to b "alice left"
+	skip_to b "Alice left"
 	say b "/nick alice"
 	expect b "ok: you are now alice"
 	stop_host 1
