@@ -313,7 +313,7 @@ answer() {
 	stop_host 2
 }
 
-@test "cluster: /msg reaches a client on another host and nobody else; /who lists every host" {
+@test "cluster: /msg reaches a client on another host and nobody else; /who lists every host; /history alike" {
 	local i lines=()
 	start_host 1
 	start_host 2
@@ -351,8 +351,33 @@ answer() {
 	printf '%s\n' "${lines[@]}" | sort >"$BATS_TEST_TMPDIR/who"
 	printf '%s\n' "who: Client ($ADDR_c)" "who: alice ($ADDR_a)" \
 	    "who: bob ($ADDR_b)" | sort | cmp - "$BATS_TEST_TMPDIR/who"
+
+	# /history is the same on both hosts, once both delivered as far.
+	say b "last"
+	expect b '"last" received by the server'
+	skip_to a "bob said: last"
+	expect c "bob said: last"
+	say a "/history"
+	say c "/history"
+	history_of a >"$BATS_TEST_TMPDIR/ha"
+	history_of c >"$BATS_TEST_TMPDIR/hc"
+	cmp "$BATS_TEST_TMPDIR/ha" "$BATS_TEST_TMPDIR/hc"
+	tail -n 1 "$BATS_TEST_TMPDIR/ha" | grep -qx "history: bob said: last"
 	stop_host 1
 	stop_host 2
+}
+
+# history_of NAME: the answer to NAME's /history, count line first.
+history_of() {
+	local n i
+	read_line "$1" || return 1
+	printf '%s\n' "$LINE"
+	n=$(printf '%s' "$LINE" | sed -n 's/^history: \([0-9]*\) lines$/\1/p')
+	[ -n "$n" ] || return 1
+	for i in $(seq 1 "$n"); do
+		read_line "$1" || return 1
+		printf '%s\n' "$LINE"
+	done
 }
 
 # bridge_row N: host N's scoreboard line for its bridge.
