@@ -55,8 +55,12 @@
 #define BRIDGE_MSG_HDR		8
 #define BRIDGE_REC_HDR		26
 #define BRIDGE_BATCH_MAX	(64 * 1024)
-/* How long one publish waits for its acknowledgment before a retry. */
-#define BRIDGE_PUB_WAIT_MS	2000
+/*
+ * How long one publish waits for its acknowledgment before a retry:
+ * well under HUB_STALL_MS, so that the bridge, beating between tries,
+ * keeps holding the workers back while NATS does not answer.
+ */
+#define BRIDGE_PUB_WAIT_MS	500
 /* The main thread beats this often, even while it waits for NATS. */
 #define BRIDGE_BEAT_MS		250
 /* The stream's heartbeat to the consumer, in ns. */

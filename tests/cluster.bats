@@ -511,3 +511,43 @@ nats_up() {
 	stop_host 2
 	stop_host 3
 }
+
+# held N: a worker of host N is held back (chatd -S says so).
+held() {
+	local port="PORT_$1"
+	"$CHATD" -S -p "${!port}" | grep -q ' held$'
+}
+
+@test "cluster: NATS not answering holds the publishers back; then everything goes through" {
+	local i v dir=$BATS_TEST_TMPDIR count=200 pad
+	pad=$(printf 'x%.0s' $(seq 1 1000))
+	seq 1 "$count" | sed "s/.*/m & $pad/" >"$dir/sent"
+	start_host 1 -w 2 -r 0
+	start_host 2 -w 2 -r 0
+	on 1 s
+	say s "/nick s"
+	skip_to s "ok: you are now s"
+	on 2 r
+	skip_to s "Client ($ADDR_r) connected"
+	# Every NATS server stops answering (their sockets stay open).
+	for i in 1 2 3; do
+		kill -STOP "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
+	done
+	v=FD_s
+	in_background cat "$dir/sent" >&"${!v}"
+	# 200 KB waiting for the bridge: the worker stops reading s.
+	DEADLINE=15 wait_for held 1
+	for i in 1 2 3; do
+		kill -CONT "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
+	done
+	wait "$BG_PID"
+	# Every line once, in order, on the other host; every
+	# acknowledgment, in order, to the sender.
+	DEADLINE=30 collect r "$count" "$dir/r"
+	sed 's/^/s said: /' "$dir/sent" | cmp - "$dir/r"
+	for i in $(seq 1 "$count"); do
+		DEADLINE=30 expect s "\"m $i $pad\" received by the server"
+	done
+	stop_host 1
+	stop_host 2
+}
