@@ -38,6 +38,27 @@ net_set_nodelay(int fd)
 }
 
 int
+net_set_sndbuf(int fd, int bytes)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+}
+
+int
+net_reset(int fd)
+{
+	struct linger	l;
+	int		rv, saved;
+
+	l.l_onoff = 1;
+	l.l_linger = 0;
+	rv = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rv;
+}
+
+int
 net_set_cloexec(int fd)
 {
 	int	fl;

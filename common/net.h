@@ -64,6 +64,18 @@ int	net_set_nonblock(int fd);
  * their output per round, so Nagle's wait for an ACK only adds latency.
  */
 int	net_set_nodelay(int fd);
+/*
+ * Bound what the kernel holds for one peer (SO_SNDBUF; the kernel may
+ * double it for its own bookkeeping, and stops tuning it upwards).
+ */
+int	net_set_sndbuf(int fd, int bytes);
+/*
+ * Close with a reset (SO_LINGER of 0): whatever is still queued for
+ * the peer is thrown away at once, instead of being kept, and retried,
+ * for as long as the peer keeps the connection open.  The descriptor
+ * is closed even if the option cannot be set; -1 with errno then.
+ */
+int	net_reset(int fd);
 int	net_set_cloexec(int fd);
 
 #endif

@@ -23,6 +23,11 @@
 #define CHATD_SENDQ		(1024 * 1024)
 #define CHATD_RATE		50
 #define CHATD_RING		(4 * 1024 * 1024)
+/*
+ * What the kernel may hold for one client (SO_SNDBUF): the send queue
+ * (-q) is where a client's backlog waits, not the kernel's memory.
+ */
+#define CHATD_SOCK_SNDBUF	(128 * 1024)
 /* Descriptors kept back from the client limit: sockets, pipes, logs. */
 #define CHATD_FD_RESERVE	32
 /* How long the master lets workers finish before SIGKILL, in seconds. */
@@ -108,6 +113,7 @@ enum src_kind {
 #define CONN_THROTTLED		0x08	/* over its rate; not reading */
 #define CONN_EOF		0x10	/* peer closed; finish its lines */
 #define CONN_HELD		0x20	/* hub back-pressure; not reading */
+#define CONN_RESET		0x40	/* close with a reset: it fell behind */
 
 struct client_set;
 

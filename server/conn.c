@@ -18,6 +18,7 @@
 #include "chatd.h"
 #include "history.h"
 #include "log.h"
+#include "net.h"
 #include "sanitize.h"
 
 /* Room for a sanitised line and its NUL. */
@@ -69,7 +70,8 @@ conn_new(struct client_set *cs, int fd, const char *addr, uint64_t id,
 
 /*
  * Close the socket, sending what is left of the queue (a "Goodbye." or
- * an error line) if the socket takes it at once, and free the client.
+ * an error line) if the socket takes it at once, and free the client;
+ * one dropped for falling behind is reset instead (conn_send).
  * Unread input is drained first: closing with unread data makes the
  * kernel send a reset, which could destroy the last line in flight.
  */
@@ -79,6 +81,12 @@ conn_free(struct conn *c)
 	char	scratch[4096];
 	int	i;
 
+	if (c->c_fd != -1 && (c->c_flags & CONN_RESET)) {
+		if (net_reset(c->c_fd) == -1)
+			log_debug("SO_LINGER %s: %s", c->c_addr,
+			    strerror(errno));
+		c->c_fd = -1;
+	}
 	if (c->c_fd != -1) {
 		if (c->c_sendq.b_len > 0 && write(c->c_fd,
 		    buf_head(&c->c_sendq), c->c_sendq.b_len) == -1 &&
@@ -130,6 +138,12 @@ conn_send(struct conn *c, const char *text, size_t len)
 		if (conn_flush(c) == -1)
 			return;
 		if (buf_append(&c->c_sendq, text, len) == -1) {
+			/*
+			 * Its socket is full too: what the kernel holds for
+			 * it would stay pinned for as long as the peer keeps
+			 * the connection open.  A reset frees it at once.
+			 */
+			c->c_flags |= CONN_RESET;
 			conn_close(c, PROTO_REASON_SENDQ);
 			return;
 		}

@@ -212,5 +212,7 @@ srv_accept(struct srv_listener *l, char *addr, size_t len)
 		snprintf(addr, len, "unknown:0");
 	if (net_set_nodelay(fd) == -1)
 		log_debug("TCP_NODELAY %s: %s", addr, strerror(errno));
+	if (net_set_sndbuf(fd, CHATD_SOCK_SNDBUF) == -1)
+		log_debug("SO_SNDBUF %s: %s", addr, strerror(errno));
 	return fd;
 }

@@ -85,3 +85,32 @@ load helpers
 	expect c9 "error: server full"
 	stop_server
 }
+
+# unsent_bytes PORT PEER: the bytes the server's socket on PORT still
+# holds for PEER (ADDR:PORT), whatever state it is in.
+unsent_bytes() {
+	ss -tnH state all "( sport = :$1 )" |
+	    awk -v peer="$2" '$5 == peer { s += $3 } END { print s + 0 }'
+}
+
+@test "a client dropped for its send queue is reset: its socket holds nothing" {
+	command -v ss >/dev/null || skip "ss is not installed (iproute2)"
+	local dir=$BATS_TEST_TMPDIR v
+	start_server -r 0 -q 64k
+	join s
+	join slow
+	expect s "Client ($ADDR_slow) connected"
+	v=FD_s; in_background cat <&"${!v}" >"$dir/s.out"
+	# 4 MB of broadcast: far more than slow's queue and socket hold.
+	v=FD_s
+	flood 4000 >&"${!v}"
+	wait_for grep -qx "Client ($ADDR_slow) left (send queue exceeded)" \
+	    "$dir/s.out"
+	say s "done"
+	wait_for grep -q '^"done" received by the server$' "$dir/s.out"
+	# slow still holds its end open, and reads nothing: without a
+	# reset, the server's closed socket would keep what it had queued.
+	[ "$(unsent_bytes "$TCP_PORT" "$ADDR_slow")" -eq 0 ] || {
+		ss -tn state all "( sport = :$TCP_PORT )" >&2; return 1; }
+	stop_server
+}
