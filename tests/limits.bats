@@ -7,7 +7,7 @@ load helpers
 
 @test "a client that stops reading is dropped; the others get everything" {
 	local dir=$BATS_TEST_TMPDIR v
-	start_server -r 0 -q 4k
+	start_server -r 0
 	join s
 	join g
 	join slow
