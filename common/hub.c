@@ -603,6 +603,12 @@ hub_publish(struct hub *h, uint64_t origin, uint64_t target,
 		len = HUB_TEXT_MAX;
 	need = align_up(sizeof(rec) + len, HUB_ALIGN);
 
+	/*
+	 * XXX a worker stopped (not killed) inside this critical section,
+	 * one copy of at most ~1.2 KB, holds every other publisher until it
+	 * runs again; readers are not held.  Taking the lock over would let
+	 * the stopped writer, once resumed, copy over records written since.
+	 */
 	lock_take(h, &sh->s_ring_lock);
 	pos = atomic_load_explicit(&sh->s_head, memory_order_relaxed);
 	seq = atomic_load_explicit(&sh->s_head_seq, memory_order_relaxed) + 1;
