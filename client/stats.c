@@ -67,14 +67,21 @@ msg_parse(const char *p, size_t len, struct msg *m)
 int
 num_parse(const char **pp, const char *end, uint64_t *out)
 {
-	const char	*p = *pp;
+	const char	*p = *pp, *fast;
 	uint64_t	 v = 0;
 	unsigned	 d;
 
 	if (p == end || *p < '0' || *p > '9')
 		return -1;
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		d = (unsigned)(*p - '0');
+	/*
+	 * Every delivery is parsed here, so the common case must be
+	 * cheap: 19 digits cannot overflow 64 bits, and only a 20th one
+	 * needs the check.
+	 */
+	fast = end - p > 19 ? p + 19 : end;
+	for (; p < fast && (d = (unsigned)(*p - '0')) <= 9; p++)
+		v = v * 10 + d;
+	for (; p < end && (d = (unsigned)(*p - '0')) <= 9; p++) {
 		if (v > (UINT64_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
@@ -339,6 +346,9 @@ report_table(FILE *fp, const struct result *r)
 		    "lost by the server\n",
 		    (unsigned long long)r->r_malformed,
 		    (unsigned long long)r->r_server_lost);
+	fprintf(fp, "chatbench    %.0f%% of a CPU in the measured window%s\n",
+	    r->r_self_cpu_pct, r->r_self_cpu_pct > BENCH_BUSY_PCT ?
+	    " (busy: the server may be faster than measured)" : "");
 	if (r->r_have_usage)
 		fprintf(fp, "server       %.2f us CPU per delivery, "
 		    "%.1f KB RSS per client\n", r->r_cpu_us_per_delivery,
@@ -379,6 +389,7 @@ report_json(FILE *fp, const struct result *r)
 	    "\"drained\": %s, \"drain_s\": %.3f",
 	    r->r_dropped, r->r_refused, r->r_failed,
 	    r->r_drained ? "true" : "false", r->r_drain_s);
+	fprintf(fp, ", \"bench_cpu_pct\": %.1f", r->r_self_cpu_pct);
 	if (r->r_have_usage)
 		fprintf(fp, ", \"server_cpu_us_per_delivery\": %.3f, "
 		    "\"server_rss_kb_per_client\": %.1f",

@@ -54,6 +54,8 @@ clean_run() {
 	[[ $output == *$'\nduplicated   0\n'* ]]
 	[[ $output == *$'\nreordered    0'* ]]
 	[[ $output == "clients      30 asked, 30 connected, 0 refused"* ]]
+	# It says how busy it was itself, so a reader knows a floor.
+	[[ $output =~ $'\n'chatbench\ {4}[0-9]+%\ of\ a\ CPU\ in\ the\ measured\ window ]]
 	stop_server
 }
 
@@ -70,6 +72,9 @@ clean_run() {
 	[[ $(jnum p50) =~ ^[0-9]+\.[0-9]$ ]]
 	[[ $(jnum server_cpu_us_per_delivery) =~ ^[0-9]+\.[0-9]+$ ]]
 	[[ $(jnum server_rss_kb_per_client) =~ ^-?[0-9]+\.[0-9]$ ]]
+	# Its own CPU over the window: a share of one CPU, not nothing.
+	[[ $(jnum bench_cpu_pct) =~ ^[0-9]+\.[0-9]$ ]]
+	[ "$(jnum bench_cpu_pct | tr -d .)" -gt 0 ]
 	stop_server
 }
 
