@@ -27,6 +27,12 @@
  * more is told "error: server full" and closed.  And every read, every
  * copy of every broadcast and every write runs on one CPU.
  *
+ * With -1 the loop delivers as the seed's own server did: every line
+ * of a broadcast is written to each recipient with its own send() the
+ * moment it is made, and a recipient whose socket is full holds up the
+ * whole server until it takes the line (sel_send_now).  That is the
+ * teaching baseline: what batching the writes buys, measured.
+ *
  * The protocol itself -- framing, commands, send queues, the rate limit
  * -- is conn.c, shared with chatd, and so are the UDP service, udp.c,
  * and the client lists with the work that ends each round, clients.c.
@@ -58,6 +64,12 @@
 #define SEL_ACCEPT_BATCH	64
 /* After EMFILE with no spare descriptor: retry accepting after this. */
 #define SEL_EMFILE_PAUSE_MS	100
+/*
+ * -1: how long one blocking send may hold up the server before its
+ * client is dropped, so that a client that stops reading cannot stop
+ * the seed's model for good.
+ */
+#define SEL_SEND_WAIT_MS	2000
 
 /* A broadcast made while another is being delivered waits its turn. */
 struct pending {
@@ -71,6 +83,7 @@ STAILQ_HEAD(pending_list, pending);
 
 /* The options; set by main, read-only after. */
 static struct srv_opts	opt;
+static int		one_by_one;	/* -1: the seed's delivery */
 
 /* The whole server: its descriptors and its clients. */
 static struct {
@@ -111,7 +124,7 @@ usage(int status)
 	FILE	*f = status == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: chatd-select [-hvV] [-b address] [-p port] "
+	    "usage: chatd-select [-1hvV] [-b address] [-p port] "
 	    "[-u port|none]\n"
 	    "                    [-m max-clients] [-q sendq] [-r rate]\n");
 	exit(status);
@@ -130,14 +143,53 @@ bad_option(const char *what, const char *value)
  * over that list.
  */
 
-/* Queue one broadcast for every client it is meant for. */
+/*
+ * -1: write c's queue now, waiting for the socket as a blocking send()
+ * would, for at most SEL_SEND_WAIT_MS.  The queue holds this broadcast
+ * line, after whatever c was owed before it (its welcome, say), so the
+ * order is kept.  The whole server waits meanwhile: that is the model.
+ */
+static void
+sel_send_now(struct conn *c)
+{
+	struct timeval	 tv;
+	fd_set		 wset;
+	int64_t		 deadline, left;
+	int		 r;
+
+	deadline = now_ms() + SEL_SEND_WAIT_MS;
+	while ((r = conn_flush(c)) == 1) {
+		if ((left = deadline - now_ms()) <= 0) {
+			conn_kill(c, PROTO_REASON_SENDQ);
+			return;
+		}
+		FD_ZERO(&wset);
+		FD_SET(c->c_fd, &wset);
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000;
+		if (select(c->c_fd + 1, NULL, &wset, NULL, &tv) == -1) {
+			if (errno != EINTR)
+				fatal("select");
+			/* Stopping: the line stays queued for sel_stop. */
+			if (got_term)
+				return;
+		}
+	}
+}
+
+/*
+ * Deliver one broadcast to every client it is meant for: into the send
+ * queues, written once per client at the end of the round; or, with -1,
+ * written to each at once, one send() per recipient per line.
+ */
 static void
 sel_deliver(uint64_t origin, uint64_t target, const char *text, size_t len)
 {
 	struct conn	*c;
 
 	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
-		conn_deliver(c, origin, target, text, len);
+		if (conn_deliver(c, origin, target, text, len) && one_by_one)
+			sel_send_now(c);
 }
 
 /*
@@ -489,8 +541,11 @@ main(int argc, char *argv[])
 	log_init("chatd-select", LOG_TO_STDERR, 0);
 	srv_opts_init(&opt);
 
-	while ((ch = getopt(argc, argv, "b:hm:p:q:r:u:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "1b:hm:p:q:r:u:vV")) != -1) {
 		switch (ch) {
+		case '1':
+			one_by_one = 1;
+			break;
 		case 'h':
 			usage(0);
 		case 'V':
@@ -524,6 +579,8 @@ main(int argc, char *argv[])
 	STAILQ_INIT(&s.pending);
 	conn_setup(&sel_ops, opt.sendq, opt.rate);
 
+	if (one_by_one)
+		log_info("delivering one send() per recipient per line (-1)");
 	log_info("ready tcp=%s udp=%s", s.sk.tcp_addr, s.sk.udp_addr);
 	sel_loop();
 }
