@@ -85,8 +85,8 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: chatbench [-hV] [-c clients] [-s senders] "
 	    "[-r rate] [-l bytes]\n"
-	    "                 [-d seconds] [-w seconds] [-P pid] [--json] "
-	    "host port\n");
+	    "                 [-d seconds] [-w seconds] [-P pid] [--json]\n"
+	    "                 [--proto chat|redis] host port\n");
 }
 
 /* A one-line complaint, the usage, exit 2. */
@@ -107,6 +107,7 @@ args_parse(int argc, char *argv[])
 {
 	unsigned long	 v;
 	size_t		 sz;
+	const char	*p;
 	int		 ch, i, j, port, sflag = 0;
 
 	bench.nclients = CB_CLIENTS;
@@ -124,7 +125,20 @@ args_parse(int argc, char *argv[])
 		}
 		if (strcmp(argv[i], "--json") == 0)
 			bench.json = 1;
-		else if (strncmp(argv[i], "--", 2) == 0)
+		else if (strcmp(argv[i], "--proto") == 0 ||
+		    strncmp(argv[i], "--proto=", 8) == 0) {
+			if (argv[i][7] == '=')
+				p = argv[i] + 8;
+			else if ((p = argv[++i]) == NULL)
+				bad_usage("option --proto needs an argument");
+			if (strcmp(p, "redis") == 0)
+				bench.redis = 1;
+			else if (strcmp(p, "chat") == 0)
+				bench.redis = 0;
+			else
+				bad_usage("unknown protocol: %s (chat or redis)",
+				    p);
+		} else if (strncmp(argv[i], "--", 2) == 0)
 			bad_usage("unknown option %s", argv[i]);
 		else
 			argv[j++] = argv[i];
@@ -318,9 +332,7 @@ sender_pump(struct sender *s, int64_t now)
 		}
 		n = msg_format(line, bench.bytes, (unsigned)cl->cl_sender,
 		    s->s_sent, now_ns());
-		/* The queue holds CB_ACKWIN messages: this cannot fail. */
-		if (buf_append(&cl->cl_out, line, n) == -1)
-			err(1, "send queue");
+		client_send_msg(cl, line, n);
 		s->s_sent++;
 		queued = 1;
 	}

@@ -182,6 +182,7 @@ struct client {
 	enum cl_state	 cl_state;
 	int		 cl_sender;	/* index into senders, or -1 */
 	int		 cl_welcomed;	/* saw the first welcome line */
+	int		 cl_heard;	/* got a line from the server */
 	int		 cl_wantw;	/* EV_WRITE is on */
 	int64_t		 cl_deadline;	/* to get CL_READY */
 	struct buf	 cl_out;
@@ -212,6 +213,7 @@ struct bench {
 	unsigned	 warmup;
 	pid_t		 pid;
 	int		 json;
+	int		 redis;		/* --proto redis: pub/sub over RESP3 */
 	unsigned	 dlvwin;
 
 	struct sockaddr_storage	 addr;
@@ -261,5 +263,7 @@ void		client_close(struct client *, enum close_why);
 void		client_event(struct client *, int events);
 /* Write what the socket takes; watch for writability if any is left. */
 void		client_flush(struct client *);
+/* Queue one message of sender s, framed for the protocol. */
+void		client_send_msg(struct client *, const char *line, size_t n);
 
 #endif

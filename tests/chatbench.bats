@@ -133,10 +133,64 @@ clean_run() {
 	[ "$(jnum lost)" = 0 ]
 }
 
+# start_redis: a redis-server of our own on a free loopback port, no
+# persistence; sets REDIS_PID and REDIS_PORT.  Redis cannot pick a port
+# itself (its port 0 turns TCP off), so a few are tried in turn.
+start_redis() {
+	local dir=$BATS_TEST_TMPDIR/redis try
+	mkdir -p "$dir"
+	for try in 1 2 3 4 5; do
+		REDIS_PORT=$((20000 + (RANDOM % 20000)))
+		: >"$dir/log"
+		redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' \
+		    --appendonly no --dir "$dir" --logfile "$dir/log" \
+		    --daemonize no 3>&- &
+		REDIS_PID=$!
+		redis_up() {
+			grep -q 'Ready to accept' "$dir/log" ||
+			    not_running "$REDIS_PID"
+		}
+		wait_for redis_up
+		grep -q 'Ready to accept' "$dir/log" && return 0
+		wait "$REDIS_PID" 2>/dev/null
+	done
+	echo "# redis-server did not start:" >&2
+	cat "$dir/log" >&2
+	return 1
+}
+
+@test "--proto redis: pub/sub checked like the chat, PUBLISH's reply the ack" {
+	command -v redis-server >/dev/null ||
+	    skip "redis-server is not installed (apt-get install redis-server)"
+	start_redis
+	run --separate-stderr -0 "$CHATBENCH" --proto redis --json -c 20 -s 3 \
+	    -d 1 -w 0 -P "$REDIS_PID" 127.0.0.1 "$REDIS_PORT"
+	kill "$REDIS_PID"
+	wait "$REDIS_PID" || true
+	clean_run 20 3
+	[ "$(jnum sent)" = "$(jnum acked)" ]
+	# Every message reached the 19 other clients (its own echo is not
+	# counted).
+	[ "$(jnum total_deliveries)" -eq $(($(jnum sent) * 19)) ]
+	[[ $(jnum server_cpu_us_per_delivery) =~ ^[0-9]+\.[0-9]+$ ]]
+}
+
+@test "--proto redis against a chat server: it says what it got, exit 1" {
+	start_server
+	run --separate-stderr -1 "$CHATBENCH" --proto=redis -c 2 -s 1 -d 1 \
+	    127.0.0.1 "$TCP_PORT"
+	[ -z "$output" ]
+	[[ $stderr =~ ^chatbench:\ 127\.0\.0\.1\ $TCP_PORT:\ not\ a\ Redis\ server\ speaking\ RESP3\ \(it\ said\ \" ]]
+	[[ $stderr =~ \(it\ said\ \"Welcome,\ Client\ \(127\.0\.0\.1:[0-9]+\)\.\"\)$ ]]
+	stop_server
+}
+
 @test "-h prints the usage to stdout, -V the version" {
 	run --separate-stderr -0 "$CHATBENCH" -h
 	[ "${lines[0]}" = "usage: chatbench [-hV] [-c clients] [-s senders] [-r rate] [-l bytes]" ]
-	[ "${lines[1]}" = "                 [-d seconds] [-w seconds] [-P pid] [--json] host port" ]
+	[ "${lines[1]}" = "                 [-d seconds] [-w seconds] [-P pid] [--json]" ]
+	[ "${lines[2]}" = "                 [--proto chat|redis] host port" ]
+	[ "${#lines[@]}" -eq 3 ]
 	[ -z "$stderr" ]
 	run --separate-stderr -0 "$CHATBENCH" -V
 	[[ $output =~ ^chatbench\ [0-9]+\.[0-9]+$ ]]
@@ -169,6 +223,9 @@ bad() {
 	bad h 1 2 "chatbench: too many arguments"
 	bad -x h 1 "chatbench: unknown option -x"
 	bad --jsn h 1 "chatbench: unknown option --jsn"
+	bad --proto irc h 1 "chatbench: unknown protocol: irc (chat or redis)"
+	bad --proto=x h 1 "chatbench: unknown protocol: x (chat or redis)"
+	bad h 1 --proto "chatbench: option --proto needs an argument"
 	bad h 1 -c "chatbench: too many arguments"
 	bad -c "chatbench: option -c needs an argument"
 }
