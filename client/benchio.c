@@ -57,7 +57,8 @@ struct pat {
 
 static struct pat	pat_welcome1, pat_welcome2, pat_ack, pat_lost,
 			pat_nick_ok, pat_full, pat_nick_used, pat_nick_bad;
-static const char	*said_sep;
+static struct pat	pat_msg_ok;
+static const char	*said_sep;	/* " said: ", or " whispers: " */
 static size_t		 said_seplen;
 static char		 rbuf[CB_READ_SIZE];
 
@@ -142,8 +143,9 @@ pats_init(void)
 	pat_init(&pat_full, PROTO_FULL);
 	pat_init(&pat_nick_used, PROTO_NICK_IN_USE);
 	pat_init(&pat_nick_bad, PROTO_NICK_INVALID);
+	pat_init(&pat_msg_ok, PROTO_MSG_OK);
 	/* "%s said: %s": what lies between the two conversions. */
-	said_sep = &PROTO_SAID[2];
+	said_sep = bench.whisper ? &PROTO_WHISPER[2] : &PROTO_SAID[2];
 	p = strchr(said_sep, '%');
 	said_seplen = (size_t)(p - said_sep);
 }
@@ -483,7 +485,7 @@ client_line(struct client *cl, const char *line, size_t len, int64_t now)
 	case CL_READY:
 		if (len > 0 && line[0] == 'b')
 			client_said(cl, line, len, now);
-		else if (len > 0 && line[0] == '"')
+		else if (len > 0 && (line[0] == '"' || line[0] == 'o'))
 			client_ack(cl, line, len);
 		else if (pat_match(&pat_lost, line, len, &arg, &alen)) {
 			p = arg;
@@ -572,7 +574,8 @@ client_delivery(struct client *cl, uint64_t who, const char *p, int64_t now)
 	if (bench.pairs == NULL)
 		return;
 	if (msg_parse(p, bench.bytes, &m) == -1 || m.m_sender != who ||
-	    who >= bench.nsenders) {
+	    who >= bench.nsenders ||
+	    (bench.whisper && whisper_target((unsigned)who) != cl)) {
 		bench.res.r_malformed++;
 		return;
 	}
@@ -620,10 +623,21 @@ client_ack(struct client *cl, const char *line, size_t len)
 	struct sender	*s;
 	struct msg	 m;
 
-	if (cl->cl_sender < 0 ||
-	    !pat_match(&pat_ack, line, len, &arg, &alen))
+	if (cl->cl_sender < 0)
 		return;
 	s = &bench.senders[cl->cl_sender];
+	/* A whisper's reply names its receiver, not the message. */
+	if (bench.whisper) {
+		if (!pat_match(&pat_msg_ok, line, len, &arg, &alen))
+			return;
+		if (s->s_acked < s->s_sent)
+			s->s_acked++;
+		else
+			bench.res.r_malformed++;
+		return;
+	}
+	if (!pat_match(&pat_ack, line, len, &arg, &alen))
+		return;
 	if (msg_parse(arg, alen, &m) == -1 ||
 	    m.m_sender != (uint64_t)cl->cl_sender ||
 	    m.m_seq != s->s_acked || m.m_seq >= s->s_sent) {

@@ -86,7 +86,7 @@ usage(FILE *fp)
 	fprintf(fp, "usage: chatbench [-hV] [-c clients] [-s senders] "
 	    "[-r rate] [-l bytes]\n"
 	    "                 [-d seconds] [-w seconds] [-P pid] [--json]\n"
-	    "                 [--proto chat|redis] host port\n");
+	    "                 [--proto chat|redis] [--whisper] host port\n");
 }
 
 /* A one-line complaint, the usage, exit 2. */
@@ -125,6 +125,8 @@ args_parse(int argc, char *argv[])
 		}
 		if (strcmp(argv[i], "--json") == 0)
 			bench.json = 1;
+		else if (strcmp(argv[i], "--whisper") == 0)
+			bench.whisper = 1;
 		else if (strcmp(argv[i], "--proto") == 0 ||
 		    strncmp(argv[i], "--proto=", 8) == 0) {
 			if (argv[i][7] == '=')
@@ -216,8 +218,27 @@ args_parse(int argc, char *argv[])
 	if ((unsigned long)bench.nclients * bench.nsenders_asked > CB_PAIRS_MAX)
 		bad_usage("too many clients times senders to track "
 		    "(at most %lu)", CB_PAIRS_MAX);
+	if (bench.whisper && bench.redis)
+		bad_usage("--whisper is for the chat protocol only");
+	if (bench.whisper && bench.nsenders_asked < 2)
+		bad_usage("--whisper needs at least 2 senders");
+	/* "/msg bN " before the text, within the server's line limit. */
+	if (bench.whisper && bench.bytes > PROTO_LINE_MAX - CB_WHISPER_PREFIX)
+		bad_usage("invalid message length: %zu (at most %d with "
+		    "--whisper)", bench.bytes,
+		    PROTO_LINE_MAX - CB_WHISPER_PREFIX);
 	bench.host = argv[0];
 	bench.port = argv[1];
+
+	/* A whisper has one receiver: only its sender's messages queue. */
+	if (bench.whisper) {
+		v = CB_INFLIGHT_BYTES / (bench.bytes + 32);
+		if (v > CB_INFLIGHT_LINES / bench.nsenders_asked)
+			v = CB_INFLIGHT_LINES / bench.nsenders_asked;
+		bench.dlvwin = v > CB_DLVWIN_MAX ? CB_DLVWIN_MAX :
+		    v < CB_DLVWIN_MIN ? CB_DLVWIN_MIN : (unsigned)v;
+		return;
+	}
 
 	v = CB_INFLIGHT_BYTES / (bench.nsenders_asked * (bench.bytes + 32));
 	if (v > CB_INFLIGHT_LINES / ((unsigned long)bench.nsenders_asked *
@@ -291,10 +312,20 @@ fd_limit(void)
 		    (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 }
 
+/* --whisper: sender i whispers to the next one, the last to the first. */
+struct client *
+whisper_target(unsigned i)
+{
+	return bench.senders[(i + 1) % bench.nsenders].s_cl;
+}
+
 /* How many clients must receive each of s's messages. */
 static unsigned
 sender_need(const struct sender *s)
 {
+	if (bench.whisper)
+		return whisper_target((unsigned)s->s_cl->cl_sender)->cl_state ==
+		    CL_READY ? 1 : 0;
 	return bench.live - (s->s_cl->cl_state == CL_READY ? 1 : 0);
 }
 
@@ -316,7 +347,7 @@ sender_pump(struct sender *s, int64_t now)
 {
 	struct client	*cl = s->s_cl;
 	char		 line[PROTO_LINE_MAX + 2];
-	size_t		 n;
+	size_t		 n, pre = 0;
 	int		 queued = 0;
 
 	if (cl->cl_state != CL_READY || now >= bench.t1)
@@ -330,9 +361,13 @@ sender_pump(struct sender *s, int64_t now)
 				break;
 			s->s_next += NS / bench.rate;
 		}
-		n = msg_format(line, bench.bytes, (unsigned)cl->cl_sender,
-		    s->s_sent, now_ns());
-		client_send_msg(cl, line, n);
+		if (bench.whisper)
+			pre = (size_t)snprintf(line, CB_WHISPER_PREFIX + 1,
+			    "/msg b%u ", (unsigned)whisper_target(
+			    (unsigned)cl->cl_sender)->cl_sender);
+		n = msg_format(line + pre, bench.bytes,
+		    (unsigned)cl->cl_sender, s->s_sent, now_ns());
+		client_send_msg(cl, line, pre + n);
 		s->s_sent++;
 		queued = 1;
 	}
@@ -361,6 +396,20 @@ count_lost(void)
 	}
 	if (bench.pairs == NULL)
 		return lost;
+	if (bench.whisper) {
+		for (i = 0; i < bench.nsenders; i++) {
+			s = &bench.senders[i];
+			r = whisper_target(i)->cl_id;
+			if (bench.clients[r].cl_state != CL_READY)
+				continue;
+			pr = &bench.pairs[(size_t)r * bench.nsenders + i];
+			want = s->s_cl->cl_state == CL_READY ? s->s_sent :
+			    s->s_acked;
+			if (want > pr->p_got)
+				lost += want - pr->p_got;
+		}
+		return lost;
+	}
 	for (r = 0; r < bench.nclients; r++) {
 		if (bench.clients[r].cl_state != CL_READY)
 			continue;

@@ -147,6 +147,7 @@ void		report_json(FILE *, const struct result *);
  * not the benchmark's), but never fewer than CB_DLVWIN_MIN.
  */
 #define CB_ACKWIN		64
+#define CB_WHISPER_PREFIX	12	/* "/msg b9999 " and its NUL */
 #define CB_DLVWIN_MIN		8
 #define CB_DLVWIN_MAX		256
 #define CB_INFLIGHT_BYTES	(256 * 1024)
@@ -214,6 +215,7 @@ struct bench {
 	pid_t		 pid;
 	int		 json;
 	int		 redis;		/* --proto redis: pub/sub over RESP3 */
+	int		 whisper;	/* --whisper: /msg the next sender */
 	unsigned	 dlvwin;
 
 	struct sockaddr_storage	 addr;
@@ -248,6 +250,8 @@ int64_t		now_ns(void);
 int64_t		self_cpu_us(void);
 /* Move s_done past the messages every live client has received. */
 void		sender_advance(struct sender *);
+/* --whisper: the client sender i whispers to. */
+struct client	*whisper_target(unsigned i);
 
 /* benchio.c */
 

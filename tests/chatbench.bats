@@ -78,6 +78,17 @@ clean_run() {
 	stop_server
 }
 
+@test "--whisper: each sender's messages reach the next sender only" {
+	start_server -w 2 -r 0
+	run --separate-stderr -0 "$CHATBENCH" --json --whisper -c 30 -s 4 \
+	    -d 1 -w 0 127.0.0.1 "$TCP_PORT"
+	clean_run 30 4
+	[ "$(jnum sent)" = "$(jnum acked)" ]
+	# One receiver per message: the 26 others stay idle.
+	[ "$(jnum total_deliveries)" = "$(jnum sent)" ]
+	stop_server
+}
+
 @test "a fixed rate sends that many messages per sender" {
 	start_server -w 2 -r 0
 	run --separate-stderr -0 "$CHATBENCH" --json -c 10 -s 2 -r 50 \
@@ -189,7 +200,7 @@ start_redis() {
 	run --separate-stderr -0 "$CHATBENCH" -h
 	[ "${lines[0]}" = "usage: chatbench [-hV] [-c clients] [-s senders] [-r rate] [-l bytes]" ]
 	[ "${lines[1]}" = "                 [-d seconds] [-w seconds] [-P pid] [--json]" ]
-	[ "${lines[2]}" = "                 [--proto chat|redis] host port" ]
+	[ "${lines[2]}" = "                 [--proto chat|redis] [--whisper] host port" ]
 	[ "${#lines[@]}" -eq 3 ]
 	[ -z "$stderr" ]
 	run --separate-stderr -0 "$CHATBENCH" -V
@@ -223,6 +234,9 @@ bad() {
 	bad h 1 2 "chatbench: too many arguments"
 	bad -x h 1 "chatbench: unknown option -x"
 	bad --jsn h 1 "chatbench: unknown option --jsn"
+	bad --whisper -s 1 h 1 "chatbench: --whisper needs at least 2 senders"
+	bad --whisper --proto redis h 1 "chatbench: --whisper is for the chat protocol only"
+	bad --whisper -l 1020 h 1 "chatbench: invalid message length: 1020 (at most 1012 with --whisper)"
 	bad --proto irc h 1 "chatbench: unknown protocol: irc (chat or redis)"
 	bad --proto=x h 1 "chatbench: unknown protocol: x (chat or redis)"
 	bad h 1 --proto "chatbench: option --proto needs an argument"
