@@ -4,6 +4,7 @@
 #   make test            build, then run the unit tests and the bats suite
 #   make sanitize        the same under AddressSanitizer + UBSan (build/asan)
 #   make install         PREFIX=/usr/local DESTDIR= (programs and man pages)
+#   make compare         the classroom comparison (QUICK=1: under a minute)
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -121,9 +122,14 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man8/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd-select.8
 	rm -f $(DESTDIR)$(MANDIR)/man1/chatc.1 $(DESTDIR)$(MANDIR)/man1/chatbench.1
 
-# The classroom comparison: chatd -w 1/2/4 against chatd-select.
+# The classroom comparison (bench/RESULTS.md, compare.png and .svg);
+# QUICK=1 for a run of under a minute.  The plot needs gnuplot.
+QUICK	?=
 compare: all
-	sh bench/compare
+	@command -v gnuplot >/dev/null 2>&1 || { echo "make compare:" \
+	    "gnuplot is missing (Debian: apt-get install gnuplot-nox)" >&2; \
+	    exit 1; }
+	QUICK=$(QUICK) sh bench/compare
 
 # Builds chatd and starts it on its defaults with four workers.
 run: all

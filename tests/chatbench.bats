@@ -254,37 +254,57 @@ bad() {
 	[ "$stderr" = "chatbench: 127.0.0.1 $TCP_PORT: Connection refused" ]
 }
 
-@test "make compare (tiny settings) writes the table and the plot" {
-	[ -x "$CHATD_SELECT" ] ||
-	    skip "chatd-select is not built yet ($CHATD_SELECT)"
-	local out=$BATS_TEST_TMPDIR/cmp
-	COMPARE_CLIENTS=10 COMPARE_DURATION=1 COMPARE_WARMUP=0 \
-	    COMPARE_REPEAT=1 COMPARE_OUT=$out CHATD=$CHATD \
-	    CHATD_SELECT=$CHATD_SELECT CHATBENCH=$CHATBENCH \
+@test "make compare (tiny settings) writes the four tables and the plot" {
+	command -v gnuplot >/dev/null ||
+	    skip "gnuplot is not installed (apt-get install gnuplot-nox)"
+	local out=$BATS_TEST_TMPDIR/cmp s
+	COMPARE_SERVERS="chatd-w1 chatd-select seed" COMPARE_CLIENTS=10 \
+	    COMPARE_IDLE=0 COMPARE_LAT_CLIENTS=12 COMPARE_CORES_CLIENTS=10 \
+	    COMPARE_DURATION=1 COMPARE_WARMUP=0 COMPARE_REPEAT=1 \
+	    COMPARE_OUT=$out CHATD=$CHATD CHATD_SELECT=$CHATD_SELECT \
+	    CHATBENCH=$CHATBENCH \
 	    run --separate-stderr -0 sh "$TOP/bench/compare"
-	[ -s "$out/RESULTS.md" ]
-	grep -qF '| clients | server | connected | deliveries/s | p50 latency ms | p99 latency ms | server CPU µs/delivery | server RSS KB/client | lost/dup/reordered | notes |' \
+	grep -qx '| clients | server | connected | M deliveries/s | × chatd -w 1 | server CPU µs/delivery | chatbench CPU % | lost/dup/reordered | notes |' \
 	    "$out/RESULTS.md"
-	local s
-	for s in chatd-w1 chatd-w2 chatd-w4 chatd-select; do
-		grep -qE "^\| 10 \| $s \| 10 \| [0-9]+ \|.* \| 0/0/0 \|" \
-		    "$out/RESULTS.md" ||
-		    { echo "# no clean row for $s" >&2; return 1; }
+	grep -qx '| idle clients | server | connected | deliveries/s | server CPU µs/delivery | × chatd -w 1 | p99 latency ms | lost/dup/reordered | notes |' \
+	    "$out/RESULTS.md"
+	grep -qx '| clients | server | connected | deliveries/s | p50 ms | p99 ms | max ms | server CPU µs/delivery | lost/dup/reordered | notes |' \
+	    "$out/RESULTS.md"
+	grep -qx '| clients | server | CPUs for the server | M deliveries/s | server CPU µs/delivery | chatbench CPU % | lost/dup/reordered | notes |' \
+	    "$out/RESULTS.md"
+	# A clean row for every server in 1 and 3, and the baseline's ratio.
+	for s in "chatd -w 1" chatd-select "chatd-select -1 (seed)"; do
+		[ "$(grep -cE "^\| 10 \| $(printf '%s' "$s" |
+		    sed 's/[()]/\\&/g') \| 10 \| [0-9]+\.[0-9]{2} \| [0-9]+\.[0-9]{2} \|.* \| 0/0/0 \|  \|$" \
+		    "$out/RESULTS.md")" -eq 1 ] ||
+		    { echo "# no clean throughput row for $s" >&2; return 1; }
+		[ "$(grep -cE "^\| 12 \| $(printf '%s' "$s" |
+		    sed 's/[()]/\\&/g') \| 12 \| [0-9]+ \|.* \| 0/0/0 \|  \|$" \
+		    "$out/RESULTS.md")" -eq 1 ] ||
+		    { echo "# no clean latency row for $s" >&2; return 1; }
 	done
-	grep -q 'nproc\|CPUs' "$out/RESULTS.md"
+	grep -qE '^\| 10 \| chatd -w 1 \| 10 \| [0-9.]+ \| 1\.00 \|' "$out/RESULTS.md"
+	grep -qE '^\| 0 \| chatd-select \| 10 \| [0-9]+ \| [0-9.]+ \|' "$out/RESULTS.md"
+	grep -qE '^\| 10 \| chatd -w 1 \| 1 \| [0-9.]+ \|' "$out/RESULTS.md"
+	grep -qF -- "- command: \`COMPARE_SERVERS=\"chatd-w1 chatd-select seed\" " \
+	    "$out/RESULTS.md"
+	grep -qE '^- machine: [0-9]+ CPUs, ' "$out/RESULTS.md"
+	grep -qE '^Measured by `chatbench` on [0-9]{4}-[0-9]{2}-[0-9]{2} ' \
+	    "$out/RESULTS.md"
+	# The plot, in both formats, on white.
+	[ "$(head -c 8 "$out/compare.png" | od -An -tx1 | tr -d ' ')" = \
+	    89504e470d0a1a0a ]
 	grep -q '<svg' "$out/compare.svg"
-	grep -q '</svg>' "$out/compare.svg"
+	grep -q 'FD_SETSIZE (1024):' "$out/compare.svg"
+	grep -qx '<rect x="0" y="0" width="1600" height="1200" fill="#ffffff"/>' \
+	    "$out/compare.svg"
+	[ "$(sed '/^$/d' "$out/compare.svg" | tail -n 1)" = "</svg>" ]
 }
 
-@test "the plot falls back to plain SVG without gnuplot" {
+@test "make compare without gnuplot names the package to install" {
 	local out=$BATS_TEST_TMPDIR/cmp
-	COMPARE_CLIENTS="4 8" COMPARE_SERVERS=chatd-w2 COMPARE_DURATION=1 \
-	    COMPARE_WARMUP=0 COMPARE_REPEAT=1 COMPARE_OUT=$out \
-	    COMPARE_PLOT=awk CHATD=$CHATD CHATBENCH=$CHATBENCH \
-	    run --separate-stderr -0 sh "$TOP/bench/compare"
-	grep -qE '^\| 4 \| chatd-w2 \| 4 \| [0-9]+ \|' "$out/RESULTS.md"
-	grep -qE '^\| 8 \| chatd-w2 \| 8 \| [0-9]+ \|' "$out/RESULTS.md"
-	head -n 2 "$out/compare.svg" | grep -q '<svg xmlns="http://www.w3.org/2000/svg"'
-	grep -q '<polyline' "$out/compare.svg"
-	[ "$(tail -n 1 "$out/compare.svg")" = "</svg>" ]
+	COMPARE_GNUPLOT=$BATS_TEST_TMPDIR/no/gnuplot COMPARE_OUT=$out \
+	    run --separate-stderr -1 sh "$TOP/bench/compare"
+	[ "$stderr" = "compare: $BATS_TEST_TMPDIR/no/gnuplot not found: the plot needs gnuplot (Debian: apt-get install gnuplot-nox)" ]
+	[ ! -e "$out/RESULTS.md" ]
 }
