@@ -264,13 +264,13 @@ bad() {
 	    COMPARE_OUT=$out CHATD=$CHATD CHATD_SELECT=$CHATD_SELECT \
 	    CHATBENCH=$CHATBENCH \
 	    run --separate-stderr -0 sh "$TOP/bench/compare"
-	grep -qx '| clients | server | connected | M deliveries/s | × chatd -w 1 | server CPU µs/delivery | chatbench CPU % | lost/dup/reordered | notes |' \
+	grep -qx '| clients | server | connected | M deliveries/s | × chatd -w 1 | server CPU % | server CPU µs/delivery | chatbench CPU % | lost/dup/reordered | notes |' \
 	    "$out/RESULTS.md"
 	grep -qx '| idle clients | server | connected | deliveries/s | server CPU µs/delivery | × chatd -w 1 | p99 latency ms | lost/dup/reordered | notes |' \
 	    "$out/RESULTS.md"
 	grep -qx '| clients | server | connected | deliveries/s | p50 ms | p99 ms | max ms | server CPU µs/delivery | lost/dup/reordered | notes |' \
 	    "$out/RESULTS.md"
-	grep -qx '| clients | server | CPUs for the server | M deliveries/s | server CPU µs/delivery | chatbench CPU % | lost/dup/reordered | notes |' \
+	grep -qx '| clients | server | CPUs for the server | M deliveries/s | server CPU % | server CPU µs/delivery | chatbench CPU % | lost/dup/reordered | notes |' \
 	    "$out/RESULTS.md"
 	# A clean row for every server in 1 and 3, and the baseline's ratio.
 	for s in "chatd -w 1" chatd-select "chatd-select -1 (seed)"; do
