@@ -163,11 +163,27 @@ start_redis() {
 		}
 		wait_for redis_up
 		grep -q 'Ready to accept' "$dir/log" && return 0
-		wait "$REDIS_PID" 2>/dev/null
+		stop_redis
 	done
 	echo "# redis-server did not start:" >&2
 	cat "$dir/log" >&2
 	return 1
+}
+
+# stop_redis: the one we started, by its pid, if it still runs.
+stop_redis() {
+	[ -n "${REDIS_PID:-}" ] || return 0
+	kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null || :
+	REDIS_PID=
+}
+
+# The helpers' teardown (kept as server_teardown), and then the
+# redis-server a failed test left behind.
+eval "server_$(declare -f teardown)"
+teardown() {
+	stop_redis
+	server_teardown
 }
 
 @test "--proto redis: pub/sub checked like the chat, PUBLISH's reply the ack" {
@@ -176,8 +192,7 @@ start_redis() {
 	start_redis
 	run --separate-stderr -0 "$CHATBENCH" --proto redis --json -c 20 -s 3 \
 	    -d 1 -w 0 -P "$REDIS_PID" 127.0.0.1 "$REDIS_PORT"
-	kill "$REDIS_PID"
-	wait "$REDIS_PID" || true
+	stop_redis
 	clean_run 20 3
 	[ "$(jnum sent)" = "$(jnum acked)" ]
 	# Every message reached the 19 other clients (its own echo is not
