@@ -7,6 +7,7 @@
 #   make install         PREFIX=/usr/local DESTDIR= (programs, man pages and
 #                        contrib/chatd.service into SYSTEMDUNITDIR)
 #   make run             PORT=8080 BIND=127.0.0.1 WORKERS=(online CPUs)
+#   make compare         the classroom comparison (QUICK=1: under a minute)
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -165,9 +166,14 @@ uninstall:
 	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
 	    rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service; fi
 
-# The classroom comparison: chatd -w 1/2/4 against chatd-select.
+# The classroom comparison (bench/RESULTS.md, compare.png and .svg);
+# QUICK=1 for a run of under a minute.  The plot needs gnuplot.
+QUICK	?=
 compare: all
-	sh bench/compare
+	@command -v gnuplot >/dev/null 2>&1 || { echo "make compare:" \
+	    "gnuplot is missing (Debian: apt-get install gnuplot-nox)" >&2; \
+	    exit 1; }
+	QUICK=$(QUICK) sh bench/compare
 
 # Builds chatd and runs it in the foreground; after its ready line, one
 # line says how to connect.  WORKERS defaults to the online CPUs.

@@ -28,6 +28,12 @@
  * more is told "error: server full" and closed.  And every read, every
  * copy of every broadcast and every write runs on one CPU.
  *
+ * With -1 the loop delivers as the seed's own server did: every line
+ * of a broadcast is written to each recipient with its own send() the
+ * moment it is made, and a recipient whose socket is full holds up the
+ * whole server until it takes the line (sel_send_now).  That is the
+ * teaching baseline: what batching the writes buys, measured.
+ *
  * The protocol itself -- framing, commands, send queues, the rate limit
  * -- is conn.c, shared with chatd, and so are the UDP service, udp.c,
  * and the client lists with the work that ends each round, clients.c.
@@ -58,9 +64,16 @@
 
 /* Clients accepted per round, so a crowd arriving cannot starve talkers. */
 #define SEL_ACCEPT_BATCH	64
+/*
+ * -1: how long one blocking send may hold up the server before its
+ * client is dropped, so that a client that stops reading cannot stop
+ * the seed's model for good.
+ */
+#define SEL_SEND_WAIT_MS	2000
 
 /* The options; set by main, read-only after. */
 static struct srv_opts	opt;
+static int		one_by_one;	/* -1: the seed's delivery */
 
 /* The whole server: its descriptors and its clients. */
 static struct {
@@ -94,7 +107,7 @@ usage(int status)
 	FILE	*f = status == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: chatd-select [-hvV] [-b address] [-p port] "
+	    "usage: chatd-select [-1hvV] [-b address] [-p port] "
 	    "[-u port|none]\n"
 	    "                    [-m max-clients] [-q sendq] [-r rate]\n");
 	exit(status);
@@ -114,10 +127,47 @@ bad_option(const char *what, const char *value)
  */
 
 /*
- * Publishing is delivering: the line goes into every send queue now, so
- * the order in which lines are published is the one order every client
- * sees.  A client whose queue overflows on the way is only marked
- * closed (conn.c); its departure is published after the round, by
+ * -1: write c's queue now, waiting for the socket as a blocking send()
+ * would, for at most SEL_SEND_WAIT_MS.  The queue holds this broadcast
+ * line, after whatever c was owed before it (its welcome, say), so the
+ * order is kept.  The whole server waits meanwhile: that is the model.
+ */
+static void
+sel_send_now(struct conn *c)
+{
+	struct timeval	 tv;
+	fd_set		 wset;
+	int64_t		 deadline, left;
+	int		 r;
+
+	deadline = now_ms() + SEL_SEND_WAIT_MS;
+	while ((r = conn_flush(c)) == 1) {
+		if ((left = deadline - now_ms()) <= 0) {
+			c->c_flags |= CONN_RESET;
+			conn_close(c, PROTO_REASON_SENDQ);
+			return;
+		}
+		FD_ZERO(&wset);
+		FD_SET(c->c_fd, &wset);
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000;
+		if (select(c->c_fd + 1, NULL, &wset, NULL, &tv) == -1) {
+			if (errno != EINTR)
+				fatal("select");
+			/* Stopping: the line stays queued for sel_stop. */
+			if (got_term)
+				return;
+		}
+	}
+}
+
+/*
+ * Publishing is delivering: the line goes into every send queue now,
+ * written once per client at the end of the round; or, with -1, written
+ * to each at once, one send() per recipient per line.  The order in
+ * which lines are published is the one order every client sees.  A
+ * client whose queue overflows on the way is only marked closed
+ * (conn.c); its departure is published after the round, by
  * clients_end_round, never from inside this walk.
  */
 static void
@@ -128,7 +178,8 @@ sel_publish(uint64_t origin, uint64_t target, const char *text, size_t len)
 	if (target == 0)
 		conn_history_add(text, len);
 	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
-		conn_deliver(c, origin, target, text, len);
+		if (conn_deliver(c, origin, target, text, len) && one_by_one)
+			sel_send_now(c);
 }
 
 /* The client list is the registry: a reaped client is already off it. */
@@ -400,8 +451,11 @@ main(int argc, char *argv[])
 		printf("chatd-select %s\n", VERSION);
 		exit(0);
 	}
-	while ((ch = getopt(argc, argv, "b:hm:p:q:r:u:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "1b:hm:p:q:r:u:vV")) != -1) {
 		switch (ch) {
+		case '1':
+			one_by_one = 1;
+			break;
 		case 'h':
 			usage(0);
 		case 'V':
@@ -434,6 +488,8 @@ main(int argc, char *argv[])
 	clients_init(&s.clients, &(struct client_hooks){ NULL, NULL, NULL });
 	conn_setup(&sel_ops, opt.sendq, opt.rate);
 
+	if (one_by_one)
+		log_info("delivering one send() per recipient per line (-1)");
 	log_info("ready tcp=%s udp=%s", s.sk.tcp_addr, s.sk.udp_addr);
 	sel_loop();
 }
