@@ -43,9 +43,10 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
 	   common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
-	   server/clients.c server/udp.c server/listen.c server/scoreboard.c
+	   server/clients.c server/udp.c server/rrl.c server/listen.c \
+	   server/scoreboard.c
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
-	   server/listen.c
+	   server/rrl.c server/listen.c
 CHATC	 = client/chatc.c client/tty.c client/udpc.c
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
@@ -92,8 +93,9 @@ $(PORTABLE_CHATD): $(CHATD) $(COMMON) $(wildcard common/*.h server/*.h)
 	    $(PORTABLE_CHATD)
 
 # The bats suite ends with its own "N passed, N failed" line (tests/run).
-test: all $(UNIT_BINS) $(PORTABLE_CHATD)
-	@PORTABLE_CHATD=$(PORTABLE_CHATD) sh tests/run $(UNIT_BINS)
+test: all $(UNIT_BINS) $(PORTABLE_CHATD) fuzz-bins
+	@PORTABLE_CHATD=$(PORTABLE_CHATD) FUZZ_BINS="$(FUZZ_BINS)" \
+	    FUZZ_QUICK=$(FUZZ_QUICK) sh tests/run $(UNIT_BINS)
 
 sanitize:
 	$(MAKE) SANITIZE=address,undefined test
@@ -103,6 +105,41 @@ valgrind: $(UNIT_BINS)
 	    valgrind -q --error-exitcode=1 --leak-check=full \
 	    --trace-children=yes $$t >/dev/null || exit 1; done; \
 	echo "valgrind: unit tests clean"
+
+# --- fuzzing: libFuzzer targets in tests/fuzz/ ---------------------------
+# Built with clang into build/fuzz when its fuzzer runtime is present.
+# make fuzz runs each for FUZZ_SECONDS over its seed corpus
+# (tests/fuzz/corpus/NAME, every file a regression input) and keeps a
+# crasher there; make test runs each for FUZZ_QUICK seconds.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_QUICK	?= 3
+FUZZ_O		 = build/fuzz
+FUZZ_FLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined \
+		   -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_NAMES	 = framer sanitize nick util udp rrl
+FUZZ_BINS	 = $(FUZZ_NAMES:%=$(FUZZ_O)/fuzz_%)
+
+$(FUZZ_O)/fuzz_framer: common/proto.c
+$(FUZZ_O)/fuzz_sanitize $(FUZZ_O)/fuzz_nick: common/sanitize.c
+$(FUZZ_O)/fuzz_util: common/util.c
+$(FUZZ_O)/fuzz_udp: server/udp.c server/rrl.c common/log.c common/net.c
+$(FUZZ_O)/fuzz_rrl: server/rrl.c
+
+$(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(wildcard common/*.h server/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -Icommon -Iserver -Itests/fuzz \
+	    -o $@ $(filter %.c,$^)
+
+# The targets, or a line saying why not (no clang, or no fuzzer runtime).
+fuzz-bins:
+	@if printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c -o /dev/null - 2>/dev/null; \
+	then $(MAKE) -s $(FUZZ_BINS); \
+	else echo "fuzz: $(FUZZ_CC) has no libFuzzer runtime (apt-get install clang)"; fi
+
+fuzz: fuzz-bins
+	@sh tests/fuzz/run -t $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[18]
@@ -137,6 +174,6 @@ clean:
 .SECONDARY:
 
 .PHONY: all links unit test sanitize valgrind lint-man install uninstall \
-	run clean compare
+	run clean compare fuzz fuzz-bins
 
 -include $(shell find build -name '*.d' 2>/dev/null)
