@@ -50,17 +50,19 @@ SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 CHATC	 = client/chatc.c client/tty.c client/udpc.c
 BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
-	   tests/unit/test_hub tests/unit/test_util
+	   tests/unit/test_hub tests/unit/test_util tests/unit/test_rrl
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
+# Test and benchmark tools, built with the programs, never installed.
+TOOLS	 = $(O)/udpflood
 UNIT_BINS = $(UNITS:%=$(O)/%)
 
-all: $(PROGS) links
+all: $(PROGS) $(TOOLS) links
 
 # The programs are always reachable as ./chatd etc., whatever the build dir.
-links: $(PROGS)
-	@for p in $(PROGS); do ln -sf $$p .; done
+links: $(PROGS) $(TOOLS)
+	@for p in $(PROGS) $(TOOLS); do ln -sf $$p .; done
 
 $(O)/chatd: $(CHATD:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
@@ -73,6 +75,11 @@ $(O)/chatc: $(CHATC:%.c=$(O)/%.o) $(COMMON_O)
 
 $(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS) -lm
+
+$(O)/tests/unit/test_rrl: $(O)/server/rrl.o
+
+$(O)/udpflood: $(O)/bench/udpflood.o $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
@@ -167,7 +174,7 @@ run: all
 	./chatd -w 4 -b 127.0.0.1 -p 8080
 
 clean:
-	rm -rf build chatd chatc chatd-select chatbench
+	rm -rf build chatd chatc chatd-select chatbench udpflood
 
 # Keep the unit tests' objects: make would delete them as intermediates,
 # after the suite's closing line.

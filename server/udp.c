@@ -112,9 +112,9 @@ udp_report(const struct sockaddr *sa, int64_t now)
 		return;
 	if (rrl_prefix_format(sa, net, sizeof(net)) == -1)
 		snprintf(net, sizeof(net), "unknown");
-	log_info("udp: rate limit: %llu replies suppressed, the latest to %s "
-	    "(%d/s, burst %d per source)", (unsigned long long)count, net,
-	    RRL_RATE, RRL_BURST);
+	log_info("udp: rate limit (%d/s, burst %d per source network): "
+	    "suppressing replies to %s; %llu suppressed since the last report",
+	    RRL_RATE, RRL_BURST, net, (unsigned long long)count);
 }
 
 void
