@@ -107,11 +107,15 @@ test: all $(UNIT_BINS) $(PORTABLE_CHATD) fuzz-bins
 sanitize:
 	$(MAKE) SANITIZE=address,undefined test
 
-valgrind: $(UNIT_BINS)
+# The unit tests, then a scripted session (tests/valgrind.sh) against
+# chatd -w 1 and chatd-select, each program under valgrind's leak check.
+valgrind: all $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do \
 	    valgrind -q --error-exitcode=1 --leak-check=full \
 	    --trace-children=yes $$t >/dev/null || exit 1; done; \
 	echo "valgrind: unit tests clean"
+	@CHATC=$(O)/chatc bash tests/valgrind.sh $(O)/chatd -w 1
+	@CHATC=$(O)/chatc bash tests/valgrind.sh $(O)/chatd-select
 
 # --- fuzzing: libFuzzer targets in tests/fuzz/ ---------------------------
 # Built with clang into build/fuzz when its fuzzer runtime is present.
