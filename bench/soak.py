@@ -501,12 +501,13 @@ class Soak:
                                 if r != "soak")
         return ("soak: %ds seed=%d workers=%d connects=%d peak_good=%d "
                 "messages=%d deliveries=%d kills=%d stops=%d "
-                "lost_announced=%d drops_with_reason=%d admit_max=%dms "
+                "lost_announced=%d lost_unannounced=%d drops_with_reason=%d "
+                "admit_max=%dms "
                 "probe=%s rss_end=%.0fMiB violations=%d"
                 % (self.seconds, self.seed, self.workers, s["connects"],
                    s["good_max"], len(self.published), s["deliveries"],
                    s["kills"], s["stops"], s["lost_lines"],
-                   s["drops_reason"], s["admit_max"] * 1000,
+                   s["lost_msgs"], s["drops_reason"], s["admit_max"] * 1000,
                    "/".join(str(x) for x in s.get("probe", [])),
                    getattr(self, "rss_end_mb", 0), len(self.violations)))
 
