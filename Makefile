@@ -3,6 +3,8 @@
 #   make                 build every program
 #   make test            build, then run the unit tests and the bats suite
 #   make sanitize        the same under AddressSanitizer + UBSan (build/asan)
+#   make valgrind        unit tests and scripted sessions under valgrind
+#   make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each
 #   make install         PREFIX=/usr/local DESTDIR= (programs and man pages)
 
 PREFIX	?= /usr/local
