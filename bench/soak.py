@@ -335,7 +335,7 @@ class Soak:
                 self.log("burst: %d clients" % len(self.clients))
             if t >= next_bad:
                 kind = self.rng.choice(["silent", "flood", "garbage",
-                                        "long", "silent", "garbage"])
+                                        "long", "silent", "silent"])
                 self.connect(kind)
                 next_bad = t + self.rng.uniform(0.2, 1.0)
             if t >= next_kill:
@@ -343,7 +343,7 @@ class Soak:
                 next_kill = t + self.rng.uniform(20, 45)
             if t >= next_stop:
                 self.stop_worker()
-                next_stop = t + self.rng.uniform(8, 20)
+                next_stop = t + self.rng.uniform(5, 12)
             self.cont_workers()
             if t >= next_check:
                 self.check_workers()
@@ -364,15 +364,33 @@ class Soak:
             if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
                 c.readable()
 
-    def finish(self, base_fds, base_rss):
-        """Every client leaves; then the end-of-run checks."""
-        for c in list(self.clients.values()):
-            c.leave() if c.kind == "good" else c.vanish()
+    def settle(self, clients):
+        """Pump until these clients are gone, within LINGER_S."""
         end = now() + LINGER_S
-        while self.clients and now() < end:
+        while any(not c.closed for c in clients) and now() < end:
             for c in list(self.clients.values()):
                 c.tick(now())
             self.pump(20)
+
+    def finish(self, base_fds, base_rss):
+        """Every client leaves; then the end-of-run checks.
+
+        The busiest worker's clients leave last, all in one instant and
+        with no traffic after them: the round where a worker that had
+        given up the listener (over its share) must take it back.
+        """
+        kids = [p for p, st in self.children().items() if st != "Z"]
+        ports = {p: self.client_ports(p) for p in kids}
+        busiest = max(kids, key=lambda p: len(ports[p]))
+        last = [c for c in self.clients.values() if c.kind == "good" and
+                c.port in ports[busiest]]
+        first = [c for c in self.clients.values() if c not in last]
+        for c in first:
+            c.leave() if c.kind == "good" else c.vanish()
+        self.settle(first)
+        for c in last:
+            c.leave()
+        self.settle(last)
         for c in list(self.clients.values()):
             if c.kind == "good" and not c.untethered:
                 self.violation("%s: no Goodbye within %ds of /quit"
@@ -405,6 +423,7 @@ class Soak:
             else:
                 self.stats["drops_reason"] += 1
                 self.log("%s dropped: %s" % (nick, reason))
+        self.check_listeners()
         self.probe_spread()
         self.rss_end_mb = max([self.rss_kb(p) for p in kids] + [0]) / 1024
         self.check_order()
@@ -433,6 +452,59 @@ class Soak:
                 if re.search(r"Sanitizer|runtime error|fatal", line):
                     self.violation("chatd log: " + line.strip())
                     break
+
+    def listener_fd(self, pid):
+        """The fd number of the listening socket in pid, or None."""
+        inode = None
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                p = line.split()
+                if p[3] == "0A" and int(p[1].split(":")[1], 16) == self.port:
+                    inode = "socket:[%s]" % p[9]
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == inode:
+                    return int(fd)
+            except OSError:
+                pass
+        return None
+
+    def watches_listener(self, pid):
+        """Whether pid's epoll set holds the listener; None: no epoll."""
+        lfd = self.listener_fd(pid)
+        seen_epoll = False
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            return None
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != \
+                        "anon_inode:[eventpoll]":
+                    continue
+                seen_epoll = True
+                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                    for line in f:
+                        if line.startswith("tfd:") and \
+                                int(line.split()[1]) == lfd:
+                            return True
+            except (OSError, ValueError):
+                pass
+        return False if seen_epoll else None
+
+    def check_listeners(self):
+        """With no client left, every worker must be accepting again."""
+        end = now() + LINGER_S
+        while True:
+            kids = [p for p, st in self.children().items() if st != "Z"]
+            idle = [p for p in kids if self.watches_listener(p) is False]
+            if not idle or now() >= end:
+                break
+            time.sleep(0.1)
+        for p in idle:
+            self.violation("worker %d has no client and does not accept "
+                           "(the listener is not in its epoll set)" % p)
 
     def probe_spread(self):
         """With every client gone, newcomers must reach every worker."""
