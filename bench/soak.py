@@ -11,7 +11,8 @@ then for SOAK_SECONDS keeps hundreds of clients coming and going:
   silent   never read (a tiny receive buffer): must be dropped with a
            reason, never slow anyone else down
   flood    send numbered, long lines as fast as the socket takes them
-           and never read, then vanish (sometimes with a reset)
+           (reading and discarding what comes), then vanish (sometimes
+           with a reset)
   garbage  random bytes (controls, escapes, telnet, bad UTF-8), vanish
   long     over-long lines, then half a line, then vanish
 
@@ -64,8 +65,9 @@ def now():
 
 
 class Soak:
-    def __init__(self, chatd, seconds, seed, workers, verbose):
+    def __init__(self, chatd, seconds, seed, workers, verbose, args=()):
         self.chatd = chatd
+        self.args = list(args)
         self.seconds = seconds
         self.rng = random.Random(seed)
         self.seed = seed
@@ -105,7 +107,7 @@ class Soak:
         self.logf = open(self.logpath, "w")
         self.server = subprocess.Popen(
             [self.chatd, "-w", str(self.workers), "-b", "127.0.0.1",
-             "-p", "0", "-u", "none", "-q", "256k", "-m", "4000"],
+             "-p", "0", "-u", "none", "-m", "4000"] + self.args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self.logf)
         end = now() + 10
@@ -199,7 +201,7 @@ class Soak:
         self.clients[s.fileno()] = c
         self.by_nick[c.nick] = c
         # Those that never read are watched for a hang-up only.
-        self.poll.register(s.fileno(), 0 if kind in ("silent", "flood")
+        self.poll.register(s.fileno(), 0 if kind == "silent"
                            else select.POLLIN)
         self.stats["connects"] += 1
         return c
@@ -246,6 +248,12 @@ class Soak:
         if len(kids) < 2:
             return
         victim = self.rng.choice(kids)
+        # Readers that stall and a flood while it is stopped: when it
+        # resumes it is far behind, and drops readers as it catches up.
+        for _ in range(4):
+            self.connect("silent")
+        for _ in range(2):
+            self.connect("flood")
         os.kill(victim, signal.SIGSTOP)
         self.stopped[victim] = now() + self.rng.uniform(0.5, STOP_MAX_S)
         self.stats["stops"] += 1
@@ -613,7 +621,8 @@ class Client:
         self.closed = False
         self.port = sock.getsockname()[1]
         self.next_send = now() + soak.rng.uniform(0.5, 2.0)
-        self.vanish_at = now() + soak.rng.uniform(1.0, 6.0)
+        self.vanish_at = now() + soak.rng.uniform(
+            *((2.0, 12.0) if kind == "flood" else (1.0, 6.0)))
 
     def send(self, data):
         self.out += data
@@ -695,7 +704,7 @@ class Client:
             self.send(b"/nick %s\n" % self.nick.encode())
 
     def readable(self):
-        if self.kind in ("silent", "flood"):
+        if self.kind == "silent":
             # Never read: the only event is the end of the connection.
             self.ended()
             return
@@ -814,7 +823,10 @@ def main():
         print("soak: SOAK_SECONDS 1-86400, SOAK_WORKERS 2-64",
               file=sys.stderr)
         return 2
-    soak = Soak(chatd, seconds, seed, workers, verbose)
+    # A small ring and send queue, so that a stopped worker falls far
+    # behind and a reader that stalls is dropped within seconds.
+    args = os.environ.get("SOAK_CHATD_ARGS", "-q 64k -R 256k").split()
+    soak = Soak(chatd, seconds, seed, workers, verbose, args)
     try:
         soak.run(logpath)
     finally:

@@ -5,6 +5,9 @@
 #
 #	SOAK_SECONDS=600	how long the load runs (default 10 minutes)
 #	SOAK_WORKERS=4		chatd -w
+#	SOAK_CHATD_ARGS="-q 64k -R 256k"  more chatd options: a small send
+#				queue and ring, so that drops and a worker
+#				left behind happen within seconds
 #	SOAK_SEED=N		replay a run (the seed is in the summary)
 #	SOAK_VERBOSE=1		narrate faults and violations on stderr
 #	CHATD=./chatd		the server under test
