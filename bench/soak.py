@@ -255,7 +255,10 @@ class Soak:
         for _ in range(2):
             self.connect("flood")
         os.kill(victim, signal.SIGSTOP)
-        self.stopped[victim] = now() + self.rng.uniform(0.5, STOP_MAX_S)
+        # From a blink to STOP_MAX_S, evenly on a log scale: short stops
+        # leave it part of a ring behind, long ones a whole ring.
+        self.stopped[victim] = now() + 0.05 * (STOP_MAX_S / 0.05) ** \
+            self.rng.random()
         self.stats["stops"] += 1
         self.log("stopped worker %d" % victim)
 
