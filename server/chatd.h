@@ -27,7 +27,7 @@
  * What the kernel may hold for one client (SO_SNDBUF): the send queue
  * (-q) is where a client's backlog waits, not the kernel's memory.
  */
-#define CHATD_SOCK_SNDBUF	(128 * 1024)
+#define CHATD_SOCK_SNDBUF	(512 * 1024)
 /* Descriptors kept back from the client limit: sockets, pipes, logs. */
 #define CHATD_FD_RESERVE	32
 /* How long the master lets workers finish before SIGKILL, in seconds. */

@@ -18,6 +18,7 @@
 #include "ev.h"
 #include "log.h"
 #include "net.h"
+#include "udp.h"
 #include "util.h"
 
 /* How often -p 0 retries to find a port free for both TCP and UDP. */
@@ -124,6 +125,9 @@ srv_open(const struct srv_opts *o, struct srv_socks *sk)
 	else if (net_local_addr(sk->udp_fd, sk->udp_addr,
 	    sizeof(sk->udp_addr)) == -1)
 		fatal("getsockname");
+	/* Before the workers fork, so that they share the rate limit. */
+	if (sk->udp_fd != -1 && udp_init() == -1)
+		fatal("udp rate limit table");
 }
 
 void

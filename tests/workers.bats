@@ -78,7 +78,7 @@ join_on_two_workers() {
 		expect "$victim" "Client ($(v=ADDR_x$n; echo "${!v}")) connected"
 	done
 	pid=$(worker_pid "$W_first")
-	kill -STOP "$pid"
+	freeze "$pid"
 	# 2000 records of ~80 bytes: more than the 64 KiB ring.
 	local v="FD_$sender"
 	seq 1 2000 | sed 's/^/flood /' >&"${!v}"
@@ -86,11 +86,11 @@ join_on_two_workers() {
 		read_line "$sender" || break
 		[ "$LINE" = "\"flood $i\" received by the server" ] || {
 			echo "# sender got '$LINE' at $i" >&2
-			kill -CONT "$pid"
+			thaw "$pid"
 			return 1
 		}
 	done
-	kill -CONT "$pid"
+	thaw "$pid"
 	expect "$victim" "*** 2000 messages lost"
 	say "$sender" "after"
 	expect "$victim" "Client ($(v=ADDR_$sender; echo "${!v}")) said: after"
