@@ -48,7 +48,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
 	   common/history.c common/longopt.c common/proctitle.c \
-	   common/proto.c common/sanitize.c common/util.c
+	   common/limit.c common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/clients.c server/udp.c server/listen.c server/scoreboard.c \
 	   server/pidfile.c server/detach.c
