@@ -134,7 +134,8 @@ hold() {
 	# More descriptors than an fd_set holds, for the server and the
 	# process holding the clients.
 	ulimit -n 2048 2>/dev/null || skip "cannot raise ulimit -n to 2048"
-	start_server -r 0 -v
+	# All from 127.0.0.1: no per-address limit (-a 0).
+	start_server -r 0 -v -a 0
 	hold "$held" "$BATS_TEST_TMPDIR/held"
 	wait_for test -e "$BATS_TEST_TMPDIR/held"
 	# Then more clients until the server's descriptors pass FD_SETSIZE.
