@@ -1203,6 +1203,10 @@ hub_addr_count(struct hub *h, const unsigned char *prefix)
 	return limit_addr_count(&h->h_addrs, prefix);
 }
 
+/*
+ * XXX a worker killed between hub_addr_take and this call leaves the
+ * address counted once too often, until the hub is made again.
+ */
 void
 hub_client_hold_addr(struct hub *h, unsigned slot, unsigned ref)
 {

@@ -16,6 +16,10 @@
  * Two workers claiming an entry for the same new address at once may
  * each claim one; the sum counts both, and the spare one is freed when
  * its clients leave.
+ *
+ * XXX a process killed while it writes a key (between two stores)
+ * leaves that entry odd for good: it is skipped, and the table has one
+ * entry less until the hub is made again.
  */
 #include <sys/types.h>
 

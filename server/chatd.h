@@ -284,7 +284,7 @@ void	clients_stop(struct client_set *, int64_t deadline_ms);
 /* listen.c */
 void	srv_opts_init(struct srv_opts *);
 /*
- * Apply option ch (one of b m p q r u v) with its argument: 1 if done,
+ * Apply option ch (one of a b m p q r u v) with its argument: 1 if done,
  * 0 if ch is not a shared option, -1 if arg is bad (*what names it).
  */
 int	srv_opts_set(struct srv_opts *, int ch, const char *arg,
