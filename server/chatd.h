@@ -301,9 +301,10 @@ void	srv_listener_init(struct srv_listener *, int tcp_fd);
 /*
  * Accept one client, non-blocking, close-on-exec, TCP_NODELAY and
  * keepalive (CHATD_KEEP*), its address in addr and the prefix it is
- * counted by in prefix (NET_PREFIX_LEN bytes: net_addr_prefix).  Out of descriptors, the spare descriptor is given
- * up to tell one client the server is full; with no spare left, the
- * listener pauses (srv_accept_wait).  Returns the descriptor, or -1
+ * counted by in prefix (NET_PREFIX_LEN bytes: net_addr_prefix).  Out
+ * of descriptors, the spare descriptor is given up to tell one client
+ * the server is full; with no spare left, the listener pauses
+ * (srv_accept_wait).  Returns the descriptor, or -1
  * when there is nothing more to accept now.
  */
 int	srv_accept(struct srv_listener *, char *addr, size_t len,
