@@ -122,6 +122,22 @@ welcome_from() {
 	stop_server
 }
 
+@test "-a on a dual-stack listener: an IPv4 peer counts as its own address, IPv6 apart" {
+	[ -e /proc/net/if_inet6 ] || skip "no IPv6 on this machine"
+	launch "$SERVER" -b :: -p 0 -a 1
+	# IPv4 peers arrive as ::ffff:127.0.0.x, whose first 64 bits are
+	# all zero: counted by /64 like IPv6, they would all be one.
+	join a
+	run -0 "$TCPCAT" -N -s 127.0.0.2 127.0.0.1 "$TCP_PORT" </dev/null
+	[[ "${lines[0]}" =~ ^Welcome,\ Client\ \(127\.0\.0\.2:[0-9]+\)\.$ ]]
+	run -0 "$TCPCAT" -N -s ::1 ::1 "$TCP_PORT" </dev/null
+	[[ "${lines[0]}" =~ ^Welcome,\ Client\ \(\[::1\]:[0-9]+\)\.$ ]]
+	connect b
+	expect b "error: too many connections from your address"
+	expect_eof b
+	stop_server
+}
+
 # on_workers N ADDR...: the clients at ADDR... are on N workers or more.
 on_workers() {
 	local n=$1 a
