@@ -253,8 +253,9 @@ sel_accept(int64_t now)
 		ref = UINT32_MAX;
 		if (opt.per_addr != 0 && limit_addr_take(&s.addrs, prefix,
 		    opt.per_addr, &ref) == -1) {
-			log_debug("%s refused: too many connections from it",
-			    addr);
+			log_debug("%s refused: %s", addr, errno == EDQUOT ?
+			    "too many connections from it" :
+			    "server full (address table)");
 			srv_refuse_with(fd, errno == EDQUOT ? PROTO_PER_ADDR :
 			    PROTO_FULL);
 			continue;
