@@ -233,7 +233,7 @@ sel_accept(int64_t now)
 	char			 addr[PROTO_ADDR_MAX];
 	unsigned char		 prefix[NET_PREFIX_LEN];
 	unsigned		 ref;
-	int			 fd, i;
+	int			 fd, i, over;
 
 	for (i = 0; i < SEL_ACCEPT_BATCH; i++) {
 		if ((fd = srv_accept(&s.listener, addr, sizeof(addr),
@@ -253,11 +253,11 @@ sel_accept(int64_t now)
 		ref = UINT32_MAX;
 		if (opt.per_addr != 0 && limit_addr_take(&s.addrs, prefix,
 		    opt.per_addr, &ref) == -1) {
-			log_debug("%s refused: %s", addr, errno == EDQUOT ?
+			over = errno == EDQUOT;
+			log_debug("%s refused: %s", addr, over ?
 			    "too many connections from it" :
 			    "server full (address table)");
-			srv_refuse_with(fd, errno == EDQUOT ? PROTO_PER_ADDR :
-			    PROTO_FULL);
+			srv_refuse_with(fd, over ? PROTO_PER_ADDR : PROTO_FULL);
 			continue;
 		}
 		if ((c = conn_new(&s.clients, fd, addr, ++s.last_id, 0,
