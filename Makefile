@@ -51,7 +51,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
 	   common/history.c common/longopt.c common/proctitle.c \
-	   common/proto.c common/sanitize.c common/util.c
+	   common/limit.c common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/clients.c server/udp.c server/rrl.c server/listen.c \
 	   server/scoreboard.c server/pidfile.c server/detach.c
@@ -67,7 +67,8 @@ HUB_UNITS = tests/unit/test_hub_ring tests/unit/test_hub_wake \
 	   tests/unit/test_hub_conc
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 	   $(HUB_UNITS) tests/unit/test_util tests/unit/test_history \
-	   tests/unit/test_render tests/unit/test_hubfile tests/unit/test_rrl
+	   tests/unit/test_render tests/unit/test_hubfile tests/unit/test_rrl \
+	   tests/unit/test_limit
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench

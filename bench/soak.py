@@ -829,7 +829,7 @@ def main():
         return 2
     # A small ring and send queue, so that a stopped worker falls far
     # behind and a reader that stalls is dropped within seconds.
-    args = os.environ.get("SOAK_CHATD_ARGS", "-q 64k -R 256k").split()
+    args = os.environ.get("SOAK_CHATD_ARGS", "-q 64k -R 256k -a 0").split()
     soak = Soak(chatd, seconds, seed, workers, verbose, args)
     try:
         soak.run(logpath)

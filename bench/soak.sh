@@ -6,7 +6,7 @@
 #
 #	SOAK_SECONDS=600	how long the load runs (default 10 minutes)
 #	SOAK_WORKERS=4		chatd -w
-#	SOAK_CHATD_ARGS="-q 64k -R 256k"  more chatd options: a small send
+#	SOAK_CHATD_ARGS="-q 64k -R 256k -a 0"  chatd options: a small send
 #				queue and ring, so that drops and a worker
 #				left behind happen within seconds
 #	SOAK_SEED=N		replay a run (the seed is in the summary)

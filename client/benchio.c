@@ -57,7 +57,8 @@ struct pat {
 };
 
 static struct pat	pat_welcome1, pat_welcome2, pat_ack, pat_lost,
-			pat_nick_ok, pat_full, pat_nick_used, pat_nick_bad;
+			pat_nick_ok, pat_full, pat_per_addr, pat_nick_used,
+			pat_nick_bad;
 static struct pat	pat_msg_ok;
 static const char	*said_sep;	/* " said: ", or " whispers: " */
 static size_t		 said_seplen;
@@ -142,6 +143,7 @@ pats_init(void)
 	pat_init(&pat_lost, PROTO_LOST);
 	pat_init(&pat_nick_ok, PROTO_NICK_OK);
 	pat_init(&pat_full, PROTO_FULL);
+	pat_init(&pat_per_addr, PROTO_PER_ADDR);
 	pat_init(&pat_nick_used, PROTO_NICK_IN_USE);
 	pat_init(&pat_nick_bad, PROTO_NICK_INVALID);
 	pat_init(&pat_msg_ok, PROTO_MSG_OK);
@@ -466,7 +468,8 @@ client_line(struct client *cl, const char *line, size_t len, int64_t now)
 	}
 	switch (cl->cl_state) {
 	case CL_WELCOME:
-		if (pat_match(&pat_full, line, len, NULL, NULL))
+		if (pat_match(&pat_full, line, len, NULL, NULL) ||
+		    pat_match(&pat_per_addr, line, len, NULL, NULL))
 			client_close(cl, CW_REFUSED);
 		else if (!cl->cl_welcomed &&
 		    pat_match(&pat_welcome1, line, len, NULL, NULL))

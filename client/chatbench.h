@@ -94,7 +94,7 @@ struct result {
 	unsigned	 r_dlvwin;
 	/* Clients. */
 	unsigned	 r_connected;	/* welcomed */
-	unsigned	 r_refused;	/* "error: server full" */
+	unsigned	 r_refused;	/* server full, or the address */
 	unsigned	 r_failed;	/* connect errors and timeouts */
 	unsigned	 r_dropped;	/* closed by the server mid-run */
 	unsigned	 r_active_senders;
@@ -165,7 +165,7 @@ enum cl_state {
 /* Why a client is closed, for the count it goes into. */
 enum close_why {
 	CW_END,			/* the run is over */
-	CW_REFUSED,		/* "error: server full" */
+	CW_REFUSED,		/* server full, or the address */
 	CW_FAILED		/* an error, EOF or timeout */
 };
 

@@ -342,7 +342,7 @@ report_table(FILE *fp, const struct result *r)
 
 	rate = r->r_window_s > 0 ? (double)r->r_deliveries / r->r_window_s : 0;
 	fprintf(fp, "clients      %u asked, %u connected, %u refused "
-	    "(server full), %u failed, %u dropped by the server\n",
+	    "(turned away), %u failed, %u dropped by the server\n",
 	    r->r_clients, r->r_connected, r->r_refused, r->r_failed,
 	    r->r_dropped);
 	fprintf(fp, "senders      %u of %u-byte messages, ",

@@ -229,6 +229,33 @@ int		 hub_client_set_nick(struct hub *, unsigned slot,
 uint64_t	 hub_client_find(struct hub *, const char *nick,
 		    char *exact, size_t exactlen);
 /*
+ * A whisper of bytes for the client called nick, charged to the budget
+ * of what others may send it (rate bytes a second, bursts of burst:
+ * limit_budget_take): its id, its name's exact spelling in exact; or 0
+ * with errno ESRCH if there is no such client, EAGAIN if its budget has
+ * no room (nothing is charged then; exact is filled).  Takes no lock.
+ */
+uint64_t	 hub_client_whisper(struct hub *, const char *nick,
+		    size_t bytes, unsigned rate, size_t burst,
+		    int64_t now_us, char *exact, size_t exactlen);
+
+/*
+ * Clients per address, server-wide (limit.h): count one more client
+ * from the address prefix (net_addr_prefix) if that keeps it at or
+ * below limit.  0 with a reference in *ref, or -1 with errno EDQUOT if
+ * the address has limit clients already, ENOSPC or EAGAIN if there is
+ * no room in the table now.  Takes no lock.  The reference is given
+ * back with hub_addr_release, or handed to a registered client with
+ * hub_client_hold_addr: then removing the client, or reaping its dead
+ * worker, gives it back.
+ */
+int		 hub_addr_take(struct hub *, const unsigned char *prefix,
+		    unsigned limit, unsigned *ref);
+void		 hub_addr_release(struct hub *, unsigned ref);
+unsigned	 hub_addr_count(struct hub *, const unsigned char *prefix);
+void		 hub_client_hold_addr(struct hub *, unsigned slot,
+		    unsigned ref);
+/*
  * Call fn for every client, in slot order, with a consistent copy of
  * its entry; fn may do anything.  Returns how many there were.
  */

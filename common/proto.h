@@ -28,6 +28,8 @@
 #define PROTO_LEFT_REASON	"%s left (%s)\n"
 #define PROTO_LOST		"*** %llu messages lost\n"
 #define PROTO_FULL		"error: server full\n"
+/* -a: the address (IPv6: the /64) has as many clients as it may. */
+#define PROTO_PER_ADDR		"error: too many connections from your address\n"
 #define PROTO_SHUTDOWN		"Server shutting down\n"
 #define PROTO_TOO_LONG		"error: line too long (max 1024 bytes)\n"
 #define PROTO_NICK_OK		"ok: you are now %s\n"
@@ -43,6 +45,8 @@
 #define PROTO_MSG_OK		"ok: sent to %s\n"
 #define PROTO_MSG_NO_SUCH	"error: no such client: %s\n"
 #define PROTO_MSG_USAGE		"error: usage: /msg NAME TEXT\n"
+/* NAME's budget of whispers from others is spent for now. */
+#define PROTO_MSG_TOO_MUCH	"error: %s is receiving too much, try again later\n"
 #define PROTO_ACTION		"* %s %s\n"
 #define PROTO_ACTION_OK		"ok: action sent\n"
 #define PROTO_ACTION_USAGE	"error: usage: /me TEXT\n"

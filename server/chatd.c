@@ -38,9 +38,9 @@ usage(int status)
 	fprintf(f,
 	    "usage: chatd [-dhvV] [-w workers] [-b address] [-p port] "
 	    "[-u port|none]\n"
-	    "             [-m max-clients] [-q sendq] [-r rate] "
-	    "[-R ring-size]\n"
-	    "             [-P pidfile] [-U user]\n"
+	    "             [-a max-per-address] [-m max-clients] [-q sendq] "
+	    "[-r rate]\n"
+	    "             [-R ring-size] [-P pidfile] [-U user]\n"
 	    "       chatd -S [-b address] [-p port]\n");
 	exit(status);
 }
@@ -201,7 +201,7 @@ main(int argc, char *argv[])
 	    HUB_WORKERS_MAX : (int)ncpu;
 	conf.ring = CHATD_RING;
 
-	while ((ch = getopt(argc, argv, "b:dhm:p:P:q:r:R:Su:U:vVw:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:dhm:p:P:q:r:R:Su:U:vVw:")) != -1) {
 		switch (ch) {
 		case 'd':
 			conf.daemonize = 1;

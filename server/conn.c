@@ -451,24 +451,39 @@ cmd_who(struct conn *c)
 	buf_free(&wl.wl_buf);
 }
 
+/*
+ * /msg NAME TEXT.  What NAME may be sent by everyone else together is
+ * bounded (chat_ops whisper): past it the sender is told to try again
+ * later, and NAME keeps reading at its own pace instead of being
+ * dropped for a send queue that others filled.
+ */
 static void
 cmd_msg(struct conn *c, char *args)
 {
 	char		 exact[PROTO_NICK_MAX + 1], who[PROTO_WHO_MAX];
 	char		*text;
 	uint64_t	 id;
+	int		 n;
 
 	text = next_word(args);
 	if (*args == '\0' || *text == '\0') {
 		conn_send(c, PROTO_MSG_USAGE, sizeof(PROTO_MSG_USAGE) - 1);
 		return;
 	}
-	if (strlen(args) > PROTO_NICK_MAX ||
-	    (id = ops->find(args, exact, sizeof(exact))) == 0) {
+	conn_who(c, who, sizeof(who));
+	/* The line NAME would get: what its budget is charged. */
+	n = snprintf(NULL, 0, PROTO_WHISPER, who, text);
+	if (strlen(args) > PROTO_NICK_MAX || n < 0) {
 		conn_sendf(c, PROTO_MSG_NO_SUCH, args);
 		return;
 	}
-	conn_who(c, who, sizeof(who));
+	if ((id = ops->whisper(args, (size_t)n, exact, sizeof(exact))) == 0) {
+		if (errno == EAGAIN)
+			conn_sendf(c, PROTO_MSG_TOO_MUCH, exact);
+		else
+			conn_sendf(c, PROTO_MSG_NO_SUCH, args);
+		return;
+	}
 	conn_publishf(c, id, PROTO_WHISPER, who, text);
 	conn_sendf(c, PROTO_MSG_OK, exact);
 }

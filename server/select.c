@@ -57,6 +57,7 @@
 
 #include "chatd.h"
 #include "ev.h"
+#include "limit.h"
 #include "log.h"
 #include "longopt.h"
 #include "net.h"
@@ -75,6 +76,16 @@
 static struct srv_opts	opt;
 static int		one_by_one;	/* -1: the seed's delivery */
 
+/*
+ * What chatd keeps in the hub's registry for a client, kept here by its
+ * descriptor (every client's is below FD_SETSIZE): the address-table
+ * entry it counts in, and the budget of whispers it may be sent.
+ */
+struct sel_peer {
+	unsigned	 sp_addr_ref;	/* UINT32_MAX: not counted */
+	_Atomic int64_t	 sp_recv_tat;
+};
+
 /* The whole server: its descriptors and its clients. */
 static struct {
 	struct srv_socks	 sk;		/* listening TCP and UDP */
@@ -82,6 +93,8 @@ static struct {
 	int			 sig_fd[2];	/* self-pipe: handlers write */
 	uint64_t		 last_id;
 	struct client_set	 clients;	/* the clients (clients.c) */
+	struct limit_table	 addrs;		/* clients per address (-a) */
+	struct sel_peer		 peers[FD_SETSIZE];
 } s;
 
 static volatile sig_atomic_t	got_term;
@@ -89,7 +102,7 @@ static volatile sig_atomic_t	got_term;
 static void	sel_publish(uint64_t, uint64_t, const char *, size_t);
 static void	sel_unregister(struct conn *);
 static int	sel_set_nick(struct conn *, const char *);
-static uint64_t	sel_find(const char *, char *, size_t);
+static uint64_t	sel_whisper(const char *, size_t, char *, size_t);
 static unsigned	sel_foreach(void (*)(const struct hub_client_info *,
 		    void *), void *);
 
@@ -97,7 +110,7 @@ static const struct chat_ops sel_ops = {
 	.publish = sel_publish,
 	.unregister = sel_unregister,
 	.set_nick = sel_set_nick,
-	.find = sel_find,
+	.whisper = sel_whisper,
 	.foreach = sel_foreach
 };
 
@@ -109,7 +122,9 @@ usage(int status)
 	fprintf(f,
 	    "usage: chatd-select [-1hvV] [-b address] [-p port] "
 	    "[-u port|none]\n"
-	    "                    [-m max-clients] [-q sendq] [-r rate]\n");
+	    "                    [-a max-per-address] [-m max-clients] "
+	    "[-q sendq]\n"
+	    "                    [-r rate]\n");
 	exit(status);
 }
 
@@ -182,11 +197,18 @@ sel_publish(uint64_t origin, uint64_t target, const char *text, size_t len)
 			sel_send_now(c);
 }
 
-/* The client list is the registry: a reaped client is already off it. */
+/*
+ * The client list is the registry: a reaped client is already off it.
+ * Its address counts one client less.
+ */
 static void
 sel_unregister(struct conn *c)
 {
-	(void)c;
+	struct sel_peer	*p = &s.peers[c->c_fd];
+
+	if (p->sp_addr_ref != UINT32_MAX)
+		limit_addr_release(&s.addrs, p->sp_addr_ref);
+	p->sp_addr_ref = UINT32_MAX;
 }
 
 /* The live client called nick, case ignored, or NULL. */
@@ -215,14 +237,22 @@ sel_set_nick(struct conn *c, const char *nick)
 	return 0;
 }
 
+/* A whisper for nick, charged to its budget as in chatd (hub.c). */
 static uint64_t
-sel_find(const char *nick, char *exact, size_t len)
+sel_whisper(const char *nick, size_t len, char *exact, size_t exactlen)
 {
 	struct conn	*c;
 
-	if ((c = sel_lookup(nick)) == NULL)
+	if ((c = sel_lookup(nick)) == NULL) {
+		errno = ESRCH;
 		return 0;
-	snprintf(exact, len, "%s", c->c_nick);
+	}
+	snprintf(exact, exactlen, "%s", c->c_nick);
+	if (limit_budget_take(&s.peers[c->c_fd].sp_recv_tat, now_ms() * 1000,
+	    len, CHATD_WHISPER_RATE, srv_whisper_burst(opt.sendq)) == -1) {
+		errno = EAGAIN;
+		return 0;
+	}
 	return c->c_id;
 }
 
@@ -252,10 +282,13 @@ sel_accept(int64_t now)
 {
 	struct conn		*c;
 	char			 addr[PROTO_ADDR_MAX];
-	int			 fd, i;
+	unsigned char		 prefix[NET_PREFIX_LEN];
+	unsigned		 ref;
+	int			 fd, i, over;
 
 	for (i = 0; i < SEL_ACCEPT_BATCH; i++) {
-		if ((fd = srv_accept(&s.listener, addr, sizeof(addr))) == -1)
+		if ((fd = srv_accept(&s.listener, addr, sizeof(addr),
+		    prefix)) == -1)
 			return;
 		/*
 		 * select() cannot watch a descriptor of FD_SETSIZE or more:
@@ -268,12 +301,26 @@ sel_accept(int64_t now)
 			srv_refuse(fd);
 			continue;
 		}
+		ref = UINT32_MAX;
+		if (opt.per_addr != 0 && limit_addr_take(&s.addrs, prefix,
+		    opt.per_addr, &ref) == -1) {
+			over = errno == EDQUOT;
+			log_debug("%s refused: %s", addr, over ?
+			    "too many connections from it" :
+			    "server full (address table)");
+			srv_refuse_with(fd, over ? PROTO_PER_ADDR : PROTO_FULL);
+			continue;
+		}
 		if ((c = conn_new(&s.clients, fd, addr, ++s.last_id, 0,
 		    now)) == NULL) {
 			log_warn("conn_new");
+			if (ref != UINT32_MAX)
+				limit_addr_release(&s.addrs, ref);
 			srv_refuse(fd);
 			continue;
 		}
+		s.peers[fd].sp_addr_ref = ref;
+		atomic_store(&s.peers[fd].sp_recv_tat, 0);
 		clients_add(&s.clients, c);
 		log_debug("%s connected (id %llu)", addr,
 		    (unsigned long long)c->c_id);
@@ -392,6 +439,20 @@ sel_loop(void)
 	}
 }
 
+/* The address table, for at most as many clients as select() can take. */
+static void
+sel_addrs_init(void)
+{
+	unsigned	n = opt.max_clients < FD_SETSIZE ? opt.max_clients :
+			    FD_SETSIZE;
+
+	s.addrs.lt_n = limit_table_slots(n);
+	s.addrs.lt_seed = limit_seed();
+	if ((s.addrs.lt_tab = calloc(s.addrs.lt_n,
+	    sizeof(*s.addrs.lt_tab))) == NULL)
+		fatal("calloc");
+}
+
 /* Async-signal-safe: set the flag and wake select() through the pipe. */
 static void
 sel_signal(int sig)
@@ -451,7 +512,7 @@ main(int argc, char *argv[])
 		printf("chatd-select %s\n", VERSION);
 		exit(0);
 	}
-	while ((ch = getopt(argc, argv, "1b:hm:p:q:r:u:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "1a:b:hm:p:q:r:u:vV")) != -1) {
 		switch (ch) {
 		case '1':
 			one_by_one = 1;
@@ -487,6 +548,7 @@ main(int argc, char *argv[])
 	/* No event set to keep up to date: sel_fill reads the flags. */
 	clients_init(&s.clients, &(struct client_hooks){ NULL, NULL, NULL });
 	conn_setup(&sel_ops, opt.sendq, opt.rate);
+	sel_addrs_init();
 
 	if (one_by_one)
 		log_info("delivering one send() per recipient per line (-1)");

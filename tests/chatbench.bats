@@ -112,7 +112,8 @@ clean_run() {
 
 	# select() cannot watch a descriptor past FD_SETSIZE (1024).
 	ulimit -n 4096 || skip "cannot raise the descriptor limit"
-	start_server -r 0
+	# All from 127.0.0.1: no per-address limit (-a 0).
+	start_server -r 0 -a 0
 	run --separate-stderr -0 "$CHATBENCH" --json -c 1100 -s 2 -d 1 -w 0 \
 	    127.0.0.1 "$TCP_PORT"
 	json_parses

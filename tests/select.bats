@@ -13,8 +13,9 @@ setup() {
 @test "-h prints the usage to stdout and exits 0" {
 	run --separate-stderr -0 "$CHATD_SELECT" -h
 	[ "${lines[0]}" = "usage: chatd-select [-1hvV] [-b address] [-p port] [-u port|none]" ]
-	[ "${lines[1]}" = "                    [-m max-clients] [-q sendq] [-r rate]" ]
-	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[1]}" = "                    [-a max-per-address] [-m max-clients] [-q sendq]" ]
+	[ "${lines[2]}" = "                    [-r rate]" ]
+	[ "${#lines[@]}" -eq 3 ]
 	[ -z "$stderr" ]
 }
 
@@ -38,6 +39,8 @@ bad_value() {
 	bad_value -u abc "chatd-select: invalid udp port: abc"
 	bad_value -b localhost "chatd-select: invalid bind address: localhost"
 	bad_value -m 0 "chatd-select: invalid max-clients: 0"
+	bad_value -a x "chatd-select: invalid max-per-address: x"
+	bad_value -a 1000001 "chatd-select: invalid max-per-address: 1000001"
 	bad_value -q 1z "chatd-select: invalid send queue size: 1z"
 	bad_value -r fast "chatd-select: invalid rate: fast"
 }
@@ -131,7 +134,8 @@ hold() {
 	# More descriptors than an fd_set holds, for the server and the
 	# process holding the clients.
 	ulimit -n 2048 2>/dev/null || skip "cannot raise ulimit -n to 2048"
-	start_server -r 0 -v
+	# All from 127.0.0.1: no per-address limit (-a 0).
+	start_server -r 0 -v -a 0
 	hold "$held" "$BATS_TEST_TMPDIR/held"
 	wait_for test -e "$BATS_TEST_TMPDIR/held"
 	# Then more clients until the server's descriptors pass FD_SETSIZE.

@@ -99,7 +99,8 @@ join_on_two_workers() {
 }
 
 @test "connections are spread evenly over the workers" {
-	start_server -w 4
+	# All from 127.0.0.1: no per-address limit (-a 0).
+	start_server -w 4 -a 0
 	local i
 	for i in $(seq 1 200); do
 		connect "s$i"
