@@ -1148,6 +1148,28 @@ hub_client_foreach(struct hub *h,
 }
 
 unsigned
+hub_client_scan(struct hub *h, uint64_t *pos,
+    int (*fn)(const struct hub_client_info *, void *), void *arg,
+    unsigned max)
+{
+	struct hub_client_info	ci;
+	uint64_t		i;
+	unsigned		n = 0;
+
+	for (i = *pos; i < h->h_max_clients && n < max; i++) {
+		if (reg_read(&h->h_reg[i], &ci) != 1)
+			continue;
+		n++;
+		if (fn(&ci, arg) != 0) {
+			i++;
+			break;
+		}
+	}
+	*pos = i < h->h_max_clients ? i : HUB_SCAN_END;
+	return n;
+}
+
+unsigned
 hub_client_reap_worker(struct hub *h, int w,
     void (*fn)(const struct hub_client_info *, void *), void *arg)
 {

@@ -108,6 +108,9 @@ enum src_kind {
 #define CONN_THROTTLED		0x08	/* over its rate; not reading */
 #define CONN_EOF		0x10	/* peer closed; finish its lines */
 #define CONN_HELD		0x20	/* hub back-pressure; not reading */
+#define CONN_LISTING		0x40	/* a /who goes on; not reading */
+
+struct who_listing;
 
 struct client_set;
 
@@ -129,6 +132,7 @@ struct conn {
 	struct buf		 c_sendq;
 	double			 c_tokens;	/* rate limit bucket */
 	int64_t			 c_refill_ms;
+	struct who_listing	*c_listing;	/* a /who under way, or NULL */
 	TAILQ_ENTRY(conn)	 c_entry;	/* all clients */
 	TAILQ_ENTRY(conn)	 c_dirty;	/* clients with output */
 	TAILQ_ENTRY(conn)	 c_paused;	/* throttled or held */
@@ -156,9 +160,15 @@ struct chat_ops {
 	int	 (*set_nick)(struct conn *, const char *nick);
 	/* The id of the client called nick (exact spelling in exact). */
 	uint64_t (*find)(const char *nick, char *exact, size_t len);
-	/* Call fn for every client of the server; return the count. */
-	unsigned (*foreach)(void (*fn)(const struct hub_client_info *,
-		    void *), void *arg);
+	/*
+	 * Call fn for the clients of the server from place *pos on (0:
+	 * the first), in an order that does not change, until fn returns
+	 * non-zero or max clients were seen; *pos moves past the last one
+	 * seen, or becomes HUB_SCAN_END after the last.  Returns how many
+	 * fn saw.  A long /who comes back for more as its client reads.
+	 */
+	unsigned (*scan)(uint64_t *pos, int (*fn)(const struct
+		    hub_client_info *, void *), void *arg, unsigned max);
 };
 
 /*
@@ -216,6 +226,12 @@ int	conn_read(struct conn *);
 int	conn_process(struct conn *, int64_t now_ms);
 int64_t	conn_throttle_ms(const struct conn *, int64_t now_ms);
 int	conn_flush(struct conn *);
+/*
+ * The flush path: a client with a /who under way (CONN_LISTING) gets
+ * its next part if its queue is below the mark.  Returns 1 if the
+ * client needs another round (wait until its socket is writable).
+ */
+int	conn_list_more(struct conn *);
 /* Bytes written to clients since the last call, for the scoreboard. */
 uint64_t conn_take_written(void);
 void	conn_format_who(const char *nick, const char *addr, char *buf,

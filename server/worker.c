@@ -54,8 +54,8 @@ static void	worker_publish(uint64_t, uint64_t, const char *, size_t);
 static void	worker_unregister(struct conn *);
 static int	worker_set_nick(struct conn *, const char *);
 static uint64_t	worker_find(const char *, char *, size_t);
-static unsigned	worker_foreach(void (*)(const struct hub_client_info *,
-		    void *), void *);
+static unsigned	worker_scan(uint64_t *, int (*)(const struct
+		    hub_client_info *, void *), void *, unsigned);
 static void	worker_rearm(struct conn *);
 static void	worker_release(struct conn *);
 static void	worker_drain(void);
@@ -66,7 +66,7 @@ static const struct chat_ops worker_ops = {
 	.unregister = worker_unregister,
 	.set_nick = worker_set_nick,
 	.find = worker_find,
-	.foreach = worker_foreach
+	.scan = worker_scan
 };
 
 static const struct client_hooks worker_hooks = {
@@ -122,11 +122,12 @@ worker_find(const char *nick, char *exact, size_t len)
 	return hub_client_find(w.hub, nick, exact, len);
 }
 
+/* The registry, a part at a time, from a slot on (a long /who). */
 static unsigned
-worker_foreach(void (*fn)(const struct hub_client_info *, void *),
-    void *arg)
+worker_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *,
+    void *), void *arg, unsigned max)
 {
-	return hub_client_foreach(w.hub, fn, arg);
+	return hub_client_scan(w.hub, pos, fn, arg, max);
 }
 
 /* The event set follows the client's flags: the mask it needs now. */
