@@ -169,6 +169,8 @@ struct chat_ops {
 	 */
 	unsigned (*scan)(uint64_t *pos, int (*fn)(const struct
 		    hub_client_info *, void *), void *arg, unsigned max);
+	/* How many clients the server has now. */
+	unsigned (*count)(void);
 };
 
 /*

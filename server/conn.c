@@ -422,9 +422,10 @@ cmd_nick(struct conn *c, char *args)
  * client list in chatd-select) and the flush path adds the next part
  * only when its queue is below WHO_MARK, a little per round, so a long
  * listing goes out as fast as the client reads it and between other
- * clients' turns.  Two passes: the first counts (the count line comes
- * first), the second lists; each looks at no more than WHO_STEP
- * clients per round.  Entries are listed as they are when sent.
+ * clients' turns.  With a PATTERN, two passes: the first counts (the
+ * count line comes first), the second lists; without, the count is the
+ * server's.  A step looks at no more than WHO_STEP clients.  Entries
+ * are listed as they are when sent.
  *
  * The cost goes to the client's rate budget, as a debt that its next
  * lines wait for: one line for every WHO_PER_LINE entries listed, and
@@ -566,11 +567,15 @@ cmd_who(struct conn *c, const char *pattern)
 		conn_send(c, PROTO_NICK_BUSY, sizeof(PROTO_NICK_BUSY) - 1);
 		return;
 	}
-	wl->wl_pass = WHO_COUNTING;
+	wl->wl_pass = WHO_COUNTING;	/* PATTERN: count the matches */
 	wl->wl_conn = c;
 	snprintf(wl->wl_pattern, sizeof(wl->wl_pattern), "%s", pattern);
 	lower(wl->wl_lower, pattern, sizeof(wl->wl_lower));
 	c->c_listing = wl;
+	if (pattern[0] == '\0') {
+		conn_sendf(c, PROTO_WHO_COUNT, ops->count());
+		wl->wl_pass = WHO_LISTING;
+	}
 	/* conn_process pauses the client; the flush path lists. */
 	c->c_flags |= CONN_LISTING;
 	conn_mark_dirty(c);
@@ -610,11 +615,7 @@ conn_list_more(struct conn *c)
 		who_end(c);
 		return 1;
 	}
-	if (wl->wl_pattern[0] == '\0')
-		conn_sendf(c, PROTO_WHO_COUNT, wl->wl_count);
-	else
-		conn_sendf(c, PROTO_WHO_MATCHING, wl->wl_count,
-		    wl->wl_pattern);
+	conn_sendf(c, PROTO_WHO_MATCHING, wl->wl_count, wl->wl_pattern);
 	wl->wl_pass = WHO_LISTING;
 	wl->wl_pos = 0;
 	return 1;

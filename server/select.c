@@ -79,13 +79,15 @@ static int	sel_set_nick(struct conn *, const char *);
 static uint64_t	sel_find(const char *, char *, size_t);
 static unsigned	sel_scan(uint64_t *, int (*)(const struct
 		    hub_client_info *, void *), void *, unsigned);
+static unsigned	sel_count(void);
 
 static const struct chat_ops sel_ops = {
 	.publish = sel_publish,
 	.unregister = sel_unregister,
 	.set_nick = sel_set_nick,
 	.find = sel_find,
-	.scan = sel_scan
+	.scan = sel_scan,
+	.count = sel_count
 };
 
 static void __attribute__((noreturn))
@@ -209,6 +211,12 @@ sel_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *, void *),
 	}
 	*pos = c != NULL ? c->c_id : HUB_SCAN_END;
 	return n;
+}
+
+static unsigned
+sel_count(void)
+{
+	return s.clients.cs_count;
 }
 
 /* Take the clients waiting on the listening socket. */

@@ -56,6 +56,7 @@ static int	worker_set_nick(struct conn *, const char *);
 static uint64_t	worker_find(const char *, char *, size_t);
 static unsigned	worker_scan(uint64_t *, int (*)(const struct
 		    hub_client_info *, void *), void *, unsigned);
+static unsigned	worker_count(void);
 static void	worker_rearm(struct conn *);
 static void	worker_release(struct conn *);
 static void	worker_drain(void);
@@ -66,7 +67,8 @@ static const struct chat_ops worker_ops = {
 	.unregister = worker_unregister,
 	.set_nick = worker_set_nick,
 	.find = worker_find,
-	.scan = worker_scan
+	.scan = worker_scan,
+	.count = worker_count
 };
 
 static const struct client_hooks worker_hooks = {
@@ -128,6 +130,12 @@ worker_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *,
     void *), void *arg, unsigned max)
 {
 	return hub_client_scan(w.hub, pos, fn, arg, max);
+}
+
+static unsigned
+worker_count(void)
+{
+	return hub_total_clients(w.hub);
 }
 
 /* The event set follows the client's flags: the mask it needs now. */

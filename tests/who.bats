@@ -188,9 +188,9 @@ acks() {
 
 @test "/who is charged to the rate limit by what it lists" {
 	local v listings out=$BATS_TEST_TMPDIR/asker.out
-	# At 2 lines a second (a burst of 4), a /who of 66 entries costs
-	# its line and 66/32 + 66/256 more: about 3.3 lines.  A chatter at
-	# the same rate is the clock.
+	# At 2 lines a second (a burst of 4), a /who of 67 entries costs
+	# its line and 67/32 more: about 3.1 lines.  A chatter at the same
+	# rate is the clock.
 	start_server -r 2
 	join clock
 	join asker
@@ -201,7 +201,7 @@ acks() {
 	v=FD_clock; in_background sh -c 'yes tick | head -n 100' >&"${!v}"
 	acks clock 16
 	# Both began with a burst of 4 and earn 2 a second: 16 lines of
-	# the clock's are worth about 16 / 3.3 listings.  Uncharged, the
+	# the clock's are worth about 16 / 3.1 listings.  Uncharged, the
 	# asker would have had about as many as the clock.
 	listings=$(grep -c '^who: [0-9]* connected$' "$out")
 	echo "# $listings listings while the clock sent 16 lines" >&3
