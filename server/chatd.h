@@ -108,11 +108,12 @@ enum src_kind {
 #define CONN_THROTTLED		0x08	/* over its rate; not reading */
 #define CONN_EOF		0x10	/* peer closed; finish its lines */
 #define CONN_HELD		0x20	/* hub back-pressure; not reading */
-#define CONN_LISTING		0x40	/* a /who goes on; not reading */
-
-struct who_listing;
 
 struct client_set;
+
+/* A /who under way (conn.c): its client is not read until it is out. */
+#define CONN_LISTING		0x80
+struct who_listing;
 
 /* One chat client. */
 struct conn {
