@@ -430,11 +430,13 @@ cmd_nick(struct conn *c, char *args)
  * The cost goes to the client's rate budget, as a debt that its next
  * lines wait for: one line for every WHO_PER_LINE entries listed, and
  * for every WHO_SCAN_PER_LINE looked at and not listed (counted, or
- * not matching PATTERN).  One line buys about what the longest line a
- * client may send costs (1 KiB), so /who on a large server is paid for
- * over time, and a client sending nothing but /who gets no more output
- * than one that chats.  The client is not read until its listing is
- * out: its next lines are answered in order, after it.
+ * not matching PATTERN).  One line buys about 1 KiB of listing, the
+ * longest line a client may send, so /who on a large server is paid
+ * for over time, and however often a client asks, its listings cost
+ * the server no more per second than its rate in long lines.  Free
+ * registry slots cost nothing: hub_client_scan passes them without a
+ * copy.  The client is not read until its listing is out: its next
+ * lines are answered in order, after it.
  */
 #define WHO_MARK		4096	/* bytes queued: add no more */
 #define WHO_STEP		256	/* clients looked at per round */
@@ -581,7 +583,7 @@ cmd_who(struct conn *c, const char *pattern)
 	conn_mark_dirty(c);
 }
 
-/* The listing is out (or the client is gone): forget it. */
+/* The listing is out: forget it (conn_free does, if the client goes). */
 static void
 who_end(struct conn *c)
 {
