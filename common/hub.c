@@ -1257,6 +1257,48 @@ hub_client_foreach(struct hub *h,
 	return n;
 }
 
+/*
+ * Is slot g free?  The seqlock read of g_id alone: a scan of a large
+ * registry with few clients passes mostly free slots, and copying each
+ * whole (reg_read) would cost it several times more.  A slot being
+ * written counts as taken: reg_read decides.
+ */
+static int
+reg_free(const struct hub_reg *g)
+{
+	uint32_t	s1, s2;
+	uint64_t	id;
+
+	s1 = atomic_load_explicit(&g->g_seq, memory_order_acquire);
+	id = g->g_id;
+	atomic_thread_fence(memory_order_acquire);
+	s2 = atomic_load_explicit(&g->g_seq, memory_order_relaxed);
+	return id == 0 && s1 == s2 && !(s1 & 1);
+}
+
+unsigned
+hub_client_scan(struct hub *h, uint64_t *pos,
+    int (*fn)(const struct hub_client_info *, void *), void *arg,
+    unsigned max)
+{
+	struct hub_client_info	ci;
+	uint64_t		i;
+	unsigned		n = 0;
+
+	for (i = *pos; i < h->h_max_clients && n < max; i++) {
+		if (reg_free(&h->h_reg[i]) ||
+		    reg_read(&h->h_reg[i], &ci) != 1)
+			continue;
+		n++;
+		if (fn(&ci, arg) != 0) {
+			i++;
+			break;
+		}
+	}
+	*pos = i < h->h_max_clients ? i : HUB_SCAN_END;
+	return n;
+}
+
 unsigned
 hub_client_reap_worker(struct hub *h, int w,
     void (*fn)(const struct hub_client_info *, void *), void *arg)

@@ -263,6 +263,21 @@ unsigned	 hub_client_foreach(struct hub *,
 		    void (*fn)(const struct hub_client_info *, void *),
 		    void *arg);
 /*
+ * The registry a part at a time, for a reader that comes back for more
+ * (a long /who streamed as its client reads): call fn, as foreach does,
+ * for the clients in slots *pos, *pos + 1, ..., until fn returns
+ * non-zero or max clients were seen; free slots are skipped and do not
+ * count.  *pos (0 at first) moves past the last slot looked at, or
+ * becomes HUB_SCAN_END past the last slot.  Returns how many clients fn
+ * was called for.  A client keeps its slot, so none is seen twice in
+ * one pass; one that comes or goes in between is seen or not depending
+ * on where its slot lies.
+ */
+#define HUB_SCAN_END	UINT64_MAX
+unsigned	 hub_client_scan(struct hub *, uint64_t *pos,
+		    int (*fn)(const struct hub_client_info *, void *),
+		    void *arg, unsigned max);
+/*
  * For the unit tests: take (1) or give back (0) the lock a rename holds
  * for its scan, as a worker stopped in the middle of one would hold it.
  */

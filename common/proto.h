@@ -41,6 +41,11 @@
 #define PROTO_WHO_COUNT		"who: %u connected\n"
 #define PROTO_WHO_NAMED		"who: %s (%s)\n"
 #define PROTO_WHO_UNNAMED	"who: %s\n"
+/* /who PATTERN: the count line, then only the clients that match. */
+#define PROTO_WHO_MATCHING	"who: %u matching %s\n"
+#define PROTO_WHO_PATTERN_MAX	64	/* bytes in a /who PATTERN */
+#define PROTO_WHO_USAGE		"error: usage: /who [PATTERN]\n"
+#define PROTO_WHO_TOO_LONG	"error: pattern too long (max 64 bytes)\n"
 #define PROTO_WHISPER		"%s whispers: %s\n"
 #define PROTO_MSG_OK		"ok: sent to %s\n"
 #define PROTO_MSG_NO_SUCH	"error: no such client: %s\n"
@@ -58,7 +63,7 @@
 #define PROTO_UNKNOWN_CMD	"error: unknown command /%s (try /help)\n"
 #define PROTO_HELP \
 	"help: /nick NAME       set your nickname\n" \
-	"help: /who             list who is connected\n" \
+	"help: /who [PATTERN]   list who is connected, or who matches\n" \
 	"help: /msg NAME TEXT   send TEXT to NAME only\n" \
 	"help: /me TEXT         act: others see * WHO TEXT\n" \
 	"help: /history [N]     the last N broadcasts (20, at most 100)\n" \

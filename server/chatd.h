@@ -141,6 +141,10 @@ enum src_kind {
 
 struct client_set;
 
+/* A /who under way (conn.c): its client is not read until it is out. */
+#define CONN_LISTING		0x80
+struct who_listing;
+
 /* One chat client. */
 struct conn {
 	enum src_kind		 c_kind;	/* SRC_CONN; must be first */
@@ -159,6 +163,7 @@ struct conn {
 	struct buf		 c_sendq;
 	double			 c_tokens;	/* rate limit bucket */
 	int64_t			 c_refill_ms;
+	struct who_listing	*c_listing;	/* a /who under way, or NULL */
 	TAILQ_ENTRY(conn)	 c_entry;	/* all clients */
 	TAILQ_ENTRY(conn)	 c_dirty;	/* clients with output */
 	TAILQ_ENTRY(conn)	 c_paused;	/* throttled or held */
@@ -193,9 +198,17 @@ struct chat_ops {
 	 */
 	uint64_t (*whisper)(const char *nick, size_t len, char *exact,
 		    size_t exactlen);
-	/* Call fn for every client of the server; return the count. */
-	unsigned (*foreach)(void (*fn)(const struct hub_client_info *,
-		    void *), void *arg);
+	/*
+	 * Call fn for the clients of the server from place *pos on (0:
+	 * the first), in an order that does not change, until fn returns
+	 * non-zero or max clients were seen; *pos moves past the last one
+	 * seen, or becomes HUB_SCAN_END after the last.  Returns how many
+	 * fn saw.  A long /who comes back for more as its client reads.
+	 */
+	unsigned (*scan)(uint64_t *pos, int (*fn)(const struct
+		    hub_client_info *, void *), void *arg, unsigned max);
+	/* How many clients the server has now. */
+	unsigned (*count)(void);
 };
 
 /*
@@ -253,6 +266,12 @@ int	conn_read(struct conn *);
 int	conn_process(struct conn *, int64_t now_ms);
 int64_t	conn_throttle_ms(const struct conn *, int64_t now_ms);
 int	conn_flush(struct conn *);
+/*
+ * The flush path: a client with a /who under way (CONN_LISTING) gets
+ * its next part if its queue is below the mark.  Returns 1 if the
+ * client needs another round (wait until its socket is writable).
+ */
+int	conn_list_more(struct conn *);
 /* Bytes written to clients since the last call, for the scoreboard. */
 uint64_t conn_take_written(void);
 void	conn_format_who(const char *nick, const char *addr, char *buf,

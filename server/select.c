@@ -103,15 +103,17 @@ static void	sel_publish(uint64_t, uint64_t, const char *, size_t);
 static void	sel_unregister(struct conn *);
 static int	sel_set_nick(struct conn *, const char *);
 static uint64_t	sel_whisper(const char *, size_t, char *, size_t);
-static unsigned	sel_foreach(void (*)(const struct hub_client_info *,
-		    void *), void *);
+static unsigned	sel_scan(uint64_t *, int (*)(const struct
+		    hub_client_info *, void *), void *, unsigned);
+static unsigned	sel_count(void);
 
 static const struct chat_ops sel_ops = {
 	.publish = sel_publish,
 	.unregister = sel_unregister,
 	.set_nick = sel_set_nick,
 	.whisper = sel_whisper,
-	.foreach = sel_foreach
+	.scan = sel_scan,
+	.count = sel_count
 };
 
 static void __attribute__((noreturn))
@@ -256,24 +258,46 @@ sel_whisper(const char *nick, size_t len, char *exact, size_t exactlen)
 	return c->c_id;
 }
 
+/*
+ * The client list, a part at a time (a long /who).  The place is the
+ * id of the next client to look at: the list is in id order (a
+ * newcomer gets the next id and goes at the tail), and a client that
+ * leaves in between takes no place with it.  Finding the place again
+ * is a walk from the head, bounded by the FD_SETSIZE clients the model
+ * can hold.
+ */
 static unsigned
-sel_foreach(void (*fn)(const struct hub_client_info *, void *), void *arg)
+sel_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *, void *),
+    void *arg, unsigned max)
 {
 	struct hub_client_info	 ci;
 	struct conn		*c;
 	unsigned		 n = 0;
 
-	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry) {
+	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
+		if (c->c_id >= *pos)
+			break;
+	for (; c != NULL && n < max; c = TAILQ_NEXT(c, c_entry)) {
 		if (c->c_flags & CONN_DEAD)
 			continue;
 		memset(&ci, 0, sizeof(ci));
 		ci.ci_id = c->c_id;
 		snprintf(ci.ci_nick, sizeof(ci.ci_nick), "%s", c->c_nick);
 		snprintf(ci.ci_addr, sizeof(ci.ci_addr), "%s", c->c_addr);
-		fn(&ci, arg);
 		n++;
+		if (fn(&ci, arg) != 0) {
+			c = TAILQ_NEXT(c, c_entry);
+			break;
+		}
 	}
+	*pos = c != NULL ? c->c_id : HUB_SCAN_END;
 	return n;
+}
+
+static unsigned
+sel_count(void)
+{
+	return s.clients.cs_count;
 }
 
 /* Take the clients waiting on the listening socket. */

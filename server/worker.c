@@ -54,8 +54,9 @@ static void	worker_publish(uint64_t, uint64_t, const char *, size_t);
 static void	worker_unregister(struct conn *);
 static int	worker_set_nick(struct conn *, const char *);
 static uint64_t	worker_whisper(const char *, size_t, char *, size_t);
-static unsigned	worker_foreach(void (*)(const struct hub_client_info *,
-		    void *), void *);
+static unsigned	worker_scan(uint64_t *, int (*)(const struct
+		    hub_client_info *, void *), void *, unsigned);
+static unsigned	worker_count(void);
 static void	worker_rearm(struct conn *);
 static void	worker_release(struct conn *);
 static void	worker_drain(void);
@@ -66,7 +67,8 @@ static const struct chat_ops worker_ops = {
 	.unregister = worker_unregister,
 	.set_nick = worker_set_nick,
 	.whisper = worker_whisper,
-	.foreach = worker_foreach
+	.scan = worker_scan,
+	.count = worker_count
 };
 
 static const struct client_hooks worker_hooks = {
@@ -124,11 +126,18 @@ worker_whisper(const char *nick, size_t len, char *exact, size_t exactlen)
 	    exactlen);
 }
 
+/* The registry, a part at a time, from a slot on (a long /who). */
 static unsigned
-worker_foreach(void (*fn)(const struct hub_client_info *, void *),
-    void *arg)
+worker_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *,
+    void *), void *arg, unsigned max)
 {
-	return hub_client_foreach(w.hub, fn, arg);
+	return hub_client_scan(w.hub, pos, fn, arg, max);
+}
+
+static unsigned
+worker_count(void)
+{
+	return hub_total_clients(w.hub);
 }
 
 /* The event set follows the client's flags: the mask it needs now. */
