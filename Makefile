@@ -4,9 +4,12 @@
 #   make                 build every program
 #   make test            build, then run the unit tests and the bats suite
 #   make sanitize        the same under AddressSanitizer + UBSan (build/asan)
+#   make valgrind        unit tests and scripted sessions under valgrind
+#   make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each
 #   make install         PREFIX=/usr/local DESTDIR= (programs, man pages and
 #                        contrib/chatd.service into SYSTEMDUNITDIR)
 #   make run             PORT=8080 BIND=127.0.0.1 WORKERS=(online CPUs)
+#   make compare         the classroom comparison (QUICK=1: under a minute)
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -57,12 +60,12 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
 	   common/history.c common/longopt.c common/proctitle.c \
-	   common/proto.c common/sanitize.c common/util.c
+	   common/limit.c common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
-	   server/clients.c server/udp.c server/listen.c server/scoreboard.c \
-	   server/pidfile.c server/detach.c $(CLUSTER_SRC)
+	   server/clients.c server/udp.c server/rrl.c server/listen.c \
+	   server/scoreboard.c server/pidfile.c server/detach.c $(CLUSTER_SRC)
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
-	   server/listen.c
+	   server/rrl.c server/listen.c
 CHATC	 = client/chatc.c client/complete.c client/dial.c client/histfile.c \
 	   client/link.c client/render.c client/term.c client/tty.c \
 	   client/udpc.c
@@ -73,21 +76,24 @@ HUB_UNITS = tests/unit/test_hub_ring tests/unit/test_hub_wake \
 	   tests/unit/test_hub_conc
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 	   $(HUB_UNITS) tests/unit/test_util tests/unit/test_history \
-	   tests/unit/test_render tests/unit/test_hubfile
+	   tests/unit/test_render tests/unit/test_hubfile tests/unit/test_rrl \
+	   tests/unit/test_limit
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
+# Test and benchmark tools, built with the programs, never installed.
+TOOLS	 = $(O)/udpflood
 UNIT_BINS = $(UNITS:%=$(O)/%)
 UNIT_O	 = $(O)/tests/unit/unit.o
 HUB_HELPERS_O = $(O)/tests/unit/hub_helpers.o
 # The suite's fake server, in place of nc (tests/chatc.bats); not installed.
 TCPCAT	 = $(O)/tests/tcpcat
 
-all: $(PROGS) $(TCPCAT) links
+all: $(PROGS) $(TOOLS) $(TCPCAT) links
 
 # The programs are always reachable as ./chatd etc., whatever the build dir.
-links: $(PROGS)
-	@for p in $(PROGS); do ln -sf $$p .; done
+links: $(PROGS) $(TOOLS)
+	@for p in $(PROGS) $(TOOLS); do ln -sf $$p .; done
 
 $(O)/chatd: $(CHATD:%.c=$(O)/%.o) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(CLUSTER_LIBS) $(LIBS)
@@ -113,6 +119,11 @@ $(O)/chatbench: $(BENCH:%.c=$(O)/%.o) $(COMMON_O)
 
 $(TCPCAT): $(O)/tests/tcpcat.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/unit/test_rrl: $(O)/server/rrl.o
+
+$(O)/udpflood: $(O)/bench/udpflood.o $(COMMON_O)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_O) $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)
@@ -153,9 +164,11 @@ endif
 
 # The bats suite ends with its own "N passed, N failed" line (tests/run).
 # tools first: a missing one is named with its package, in one line.
-test: tools all $(UNIT_BINS) $(PORTABLE_CHATD) $(NOCLUSTER_CHATD) $(TCPCAT)
+test: tools all $(UNIT_BINS) $(PORTABLE_CHATD) $(NOCLUSTER_CHATD) $(TCPCAT) \
+    fuzz-bins
 	@PORTABLE_CHATD=$(PORTABLE_CHATD) TCPCAT=$(CURDIR)/$(TCPCAT) \
 	    NOCLUSTER_CHATD=$(if $(NOCLUSTER_CHATD),$(CURDIR)/$(NOCLUSTER_CHATD)) \
+	    FUZZ_BINS="$(FUZZ_BINS)" FUZZ_QUICK=$(FUZZ_QUICK) \
 	    sh tests/run $(UNIT_BINS)
 
 tools:
@@ -164,11 +177,50 @@ tools:
 sanitize:
 	$(MAKE) SANITIZE=address,undefined test
 
-valgrind: $(UNIT_BINS)
+# The unit tests, then a scripted session (tests/valgrind.sh) against
+# chatd -w 1 and chatd-select, each program under valgrind's leak check.
+valgrind: all $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do \
 	    valgrind -q --error-exitcode=1 --leak-check=full \
 	    --trace-children=yes $$t >/dev/null || exit 1; done; \
 	echo "valgrind: unit tests clean"
+	@CHATC=$(O)/chatc bash tests/valgrind.sh $(O)/chatd -w 1
+	@CHATC=$(O)/chatc bash tests/valgrind.sh $(O)/chatd-select
+
+# --- fuzzing: libFuzzer targets in tests/fuzz/ ---------------------------
+# Built with clang into build/fuzz when its fuzzer runtime is present.
+# make fuzz runs each for FUZZ_SECONDS over its seed corpus
+# (tests/fuzz/corpus/NAME, every file a regression input) and keeps a
+# crasher there; make test runs each for FUZZ_QUICK seconds.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_QUICK	?= 3
+FUZZ_O		 = build/fuzz
+FUZZ_FLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined \
+		   -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_NAMES	 = framer sanitize nick util udp rrl
+FUZZ_BINS	 = $(FUZZ_NAMES:%=$(FUZZ_O)/fuzz_%)
+
+$(FUZZ_O)/fuzz_framer: common/proto.c
+$(FUZZ_O)/fuzz_sanitize $(FUZZ_O)/fuzz_nick: common/sanitize.c
+$(FUZZ_O)/fuzz_util: common/util.c
+$(FUZZ_O)/fuzz_udp: server/udp.c server/rrl.c common/log.c common/net.c
+$(FUZZ_O)/fuzz_rrl: server/rrl.c
+
+$(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(wildcard common/*.h server/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -Icommon -Iserver -Itests/fuzz \
+	    -o $@ $(filter %.c,$^)
+
+# The targets, or a line saying why not (no clang, or no fuzzer runtime).
+fuzz-bins:
+	@if printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c -o /dev/null - 2>/dev/null; \
+	then $(MAKE) -s $(FUZZ_BINS); \
+	else echo "fuzz: $(FUZZ_CC) has no libFuzzer runtime (apt-get install clang)"; fi
+
+fuzz: fuzz-bins
+	@sh tests/fuzz/run -t $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[18]
@@ -195,9 +247,14 @@ uninstall:
 	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
 	    rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service; fi
 
-# The classroom comparison: chatd -w 1/2/4 against chatd-select.
+# The classroom comparison (bench/RESULTS.md, compare.png and .svg);
+# QUICK=1 for a run of under a minute.  The plot needs gnuplot.
+QUICK	?=
 compare: all
-	sh bench/compare
+	@command -v gnuplot >/dev/null 2>&1 || { echo "make compare:" \
+	    "gnuplot is missing (Debian: apt-get install gnuplot-nox)" >&2; \
+	    exit 1; }
+	QUICK=$(QUICK) sh bench/compare
 
 # Builds chatd and runs it in the foreground; after its ready line, one
 # line says how to connect.  WORKERS defaults to the online CPUs.
@@ -208,13 +265,13 @@ run: all
 	@sh contrib/run "$(BIND)" "$(PORT)" "$(WORKERS)"
 
 clean:
-	rm -rf build chatd chatc chatd-select chatbench
+	rm -rf build chatd chatc chatd-select chatbench udpflood
 
 # Keep the unit tests' objects: make would delete them as intermediates,
 # after the suite's closing line.
 .SECONDARY:
 
 .PHONY: all links unit test tools sanitize valgrind lint-man install uninstall \
-	run clean compare
+	run clean compare fuzz fuzz-bins
 
 -include $(shell find build -name '*.d' 2>/dev/null)

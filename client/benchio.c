@@ -8,6 +8,15 @@
  *
  * The protocol's strings are not written again here: each line is
  * matched against the format proto.h gives the servers.
+ *
+ * With --proto redis the clients speak to a Redis server instead: each
+ * says HELLO 3 (RESP3, so that a subscribed connection may still
+ * PUBLISH) and SUBSCRIBE to one channel; a sender PUBLISHes its
+ * messages there, and PUBLISH's integer reply is the acknowledgment.
+ * RESP3 is cut into lines at CRLF like the chat protocol; a message
+ * arrives as a push whose last line is the message itself, the only
+ * line that starts with a digit, and Redis also sends a sender's own
+ * messages back to it, which are skipped.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -30,7 +39,12 @@
 #define CB_LINE_MAX		2048	/* longer server lines are skipped */
 #define CB_READ_SIZE		(256 * 1024)
 #define CB_READS		4	/* per event: one client cannot hog */
-#define CB_OUTQ_MAX		(CB_ACKWIN * (PROTO_LINE_MAX + 1) + 64)
+/* CB_ACKWIN messages, with room for RESP's framing around each. */
+#define CB_OUTQ_MAX		(CB_ACKWIN * (PROTO_LINE_MAX + 64) + 64)
+#define REDIS_CHANNEL		"chatbench"
+/* Redis's answer to a client past its maxclients. */
+#define REDIS_FULL		"-ERR max number of clients reached"
+#define REDIS_HELLO		"HELLO 3\r\nSUBSCRIBE " REDIS_CHANNEL "\r\n"
 #define CB_CLIENT_NS		(10 * NS)	/* connect, welcome, nick */
 
 /* A fixed part of a protocol line around one conversion of proto.h. */
@@ -43,8 +57,10 @@ struct pat {
 };
 
 static struct pat	pat_welcome1, pat_welcome2, pat_ack, pat_lost,
-			pat_nick_ok, pat_full, pat_nick_used, pat_nick_bad;
-static const char	*said_sep;
+			pat_nick_ok, pat_full, pat_per_addr, pat_nick_used,
+			pat_nick_bad;
+static struct pat	pat_msg_ok;
+static const char	*said_sep;	/* " said: ", or " whispers: " */
 static size_t		 said_seplen;
 static char		 rbuf[CB_READ_SIZE];
 
@@ -62,6 +78,10 @@ static void	client_ready(struct client *, int64_t);
 static void	client_said(struct client *, const char *, size_t,
 		    int64_t);
 static void	client_ack(struct client *, const char *, size_t);
+static void	client_delivery(struct client *, uint64_t who, const char *,
+		    int64_t);
+static void	client_hello(struct client *);
+static void	redis_line(struct client *, const char *, size_t, int64_t);
 
 /*
  * Take the first line of fmt (a proto.h format with at most one
@@ -123,10 +143,12 @@ pats_init(void)
 	pat_init(&pat_lost, PROTO_LOST);
 	pat_init(&pat_nick_ok, PROTO_NICK_OK);
 	pat_init(&pat_full, PROTO_FULL);
+	pat_init(&pat_per_addr, PROTO_PER_ADDR);
 	pat_init(&pat_nick_used, PROTO_NICK_IN_USE);
 	pat_init(&pat_nick_bad, PROTO_NICK_INVALID);
+	pat_init(&pat_msg_ok, PROTO_MSG_OK);
 	/* "%s said: %s": what lies between the two conversions. */
-	said_sep = &PROTO_SAID[2];
+	said_sep = bench.whisper ? &PROTO_WHISPER[2] : &PROTO_SAID[2];
 	p = strchr(said_sep, '%');
 	said_seplen = (size_t)(p - said_sep);
 }
@@ -189,6 +211,8 @@ client_open(struct client *cl, int64_t now)
 	}
 	if (ev_add(bench.ev, fd, mask, cl) == -1)
 		goto fail;
+	if (cl->cl_state == CL_WELCOME)
+		client_hello(cl);
 	return;
 fail:
 	client_fail(cl, NULL);
@@ -271,6 +295,8 @@ client_event(struct client *cl, int events)
 		cl->cl_state = CL_WELCOME;
 		if (ev_mod(bench.ev, cl->cl_fd, EV_READ, cl) == -1)
 			client_fail(cl, NULL);
+		else
+			client_hello(cl);
 		return;
 	}
 	if (events & EV_READ)
@@ -351,6 +377,81 @@ client_input(struct client *cl, const char *p, size_t n, int64_t now)
 	}
 }
 
+/* Connected: a Redis client asks for RESP3 and subscribes. */
+static void
+client_hello(struct client *cl)
+{
+	if (!bench.redis)
+		return;
+	if (buf_append(&cl->cl_out, REDIS_HELLO, sizeof(REDIS_HELLO) - 1) ==
+	    -1)
+		err(1, NULL);
+	client_flush(cl);
+}
+
+/*
+ * One RESP3 line from Redis.  Waiting: the "subscribe" push ends with
+ * an integer, the count of channels; that is the welcome (HELLO's
+ * reply holds integers too, but comes before).  In the chat: a line
+ * starting with a digit is a message, an integer is PUBLISH's reply.
+ */
+static void
+redis_line(struct client *cl, const char *line, size_t len, int64_t now)
+{
+	struct sender	*s;
+	struct msg	 m;
+
+	if (len > 0 && line[0] == '-') {
+		/* An error reply: refused if Redis is full, else failed. */
+		if (cl->cl_state == CL_READY) {
+			bench.res.r_malformed++;
+			return;
+		}
+		if (len >= sizeof(REDIS_FULL) - 1 &&
+		    memcmp(line, REDIS_FULL, sizeof(REDIS_FULL) - 1) == 0) {
+			client_close(cl, CW_REFUSED);
+			return;
+		}
+		warnx("client %u: %.*s", cl->cl_id, (int)len, line);
+		client_close(cl, CW_FAILED);
+		return;
+	}
+	switch (cl->cl_state) {
+	case CL_WELCOME:
+		/* HELLO 3 is answered with a map; anything else is not Redis. */
+		if (!cl->cl_heard++ && (len == 0 || line[0] != '%'))
+			errx(1, "%s %s: not a Redis server speaking RESP3 "
+			    "(it said \"%.*s\")", bench.host, bench.port,
+			    (int)(len > 60 ? 60 : len), line);
+		if (len == 9 && memcmp(line, "subscribe", 9) == 0)
+			cl->cl_welcomed = 1;
+		else if (cl->cl_welcomed && len > 0 && line[0] == ':')
+			client_welcomed(cl, now);
+		break;
+	case CL_READY:
+		if (len > 0 && line[0] >= '0' && line[0] <= '9') {
+			if ((size_t)len != bench.bytes ||
+			    msg_parse(line, len, &m) == -1) {
+				bench.res.r_malformed++;
+				return;
+			}
+			/* Redis sends a sender its own messages too. */
+			if ((int64_t)m.m_sender == cl->cl_sender)
+				return;
+			client_delivery(cl, m.m_sender, line, now);
+		} else if (len > 0 && line[0] == ':' && cl->cl_sender >= 0) {
+			s = &bench.senders[cl->cl_sender];
+			if (s->s_acked < s->s_sent)
+				s->s_acked++;
+			else
+				bench.res.r_malformed++;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 /* One line from the server, by what the client is waiting for. */
 static void
 client_line(struct client *cl, const char *line, size_t len, int64_t now)
@@ -361,9 +462,14 @@ client_line(struct client *cl, const char *line, size_t len, int64_t now)
 
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
+	if (bench.redis) {
+		redis_line(cl, line, len, now);
+		return;
+	}
 	switch (cl->cl_state) {
 	case CL_WELCOME:
-		if (pat_match(&pat_full, line, len, NULL, NULL))
+		if (pat_match(&pat_full, line, len, NULL, NULL) ||
+		    pat_match(&pat_per_addr, line, len, NULL, NULL))
 			client_close(cl, CW_REFUSED);
 		else if (!cl->cl_welcomed &&
 		    pat_match(&pat_welcome1, line, len, NULL, NULL))
@@ -383,7 +489,7 @@ client_line(struct client *cl, const char *line, size_t len, int64_t now)
 	case CL_READY:
 		if (len > 0 && line[0] == 'b')
 			client_said(cl, line, len, now);
-		else if (len > 0 && line[0] == '"')
+		else if (len > 0 && (line[0] == '"' || line[0] == 'o'))
 			client_ack(cl, line, len);
 		else if (pat_match(&pat_lost, line, len, &arg, &alen)) {
 			p = arg;
@@ -409,6 +515,11 @@ client_welcomed(struct client *cl, int64_t now)
 	}
 	cl->cl_sender = (int)bench.nsenders;
 	bench.senders[bench.nsenders++].s_cl = cl;
+	/* Redis has no names: the number in each message is enough. */
+	if (bench.redis) {
+		client_ready(cl, now);
+		return;
+	}
 	cl->cl_state = CL_NICK;
 	n = snprintf(cmd, sizeof(cmd), "/nick b%d\n", cl->cl_sender);
 	if (buf_append(&cl->cl_out, cmd, (size_t)n) == -1)
@@ -435,11 +546,7 @@ static void
 client_said(struct client *cl, const char *line, size_t len, int64_t now)
 {
 	const char	*p = line + 1, *end = line + len;
-	uint64_t	 who, seq;
-	int64_t		 t;
-	struct sender	*s;
-	struct pair	*pr;
-	struct msg	 m;
+	uint64_t	 who;
 
 	if (num_parse(&p, end, &who) == -1 ||
 	    (size_t)(end - p) < said_seplen ||
@@ -447,8 +554,32 @@ client_said(struct client *cl, const char *line, size_t len, int64_t now)
 	    bench.pairs == NULL || who >= bench.nsenders)
 		return;
 	p += said_seplen;
-	if ((size_t)(end - p) != bench.bytes ||
-	    msg_parse(p, bench.bytes, &m) == -1 || m.m_sender != who) {
+	if ((size_t)(end - p) != bench.bytes) {
+		bench.res.r_malformed++;
+		return;
+	}
+	client_delivery(cl, who, p, now);
+}
+
+/*
+ * The text of message from sender who (bench.bytes long) reached cl:
+ * count it, time it, and check it against what the sender sent and
+ * what cl saw of the sender before.
+ */
+static void
+client_delivery(struct client *cl, uint64_t who, const char *p, int64_t now)
+{
+	uint64_t	 seq;
+	int64_t		 t;
+	struct sender	*s;
+	struct pair	*pr;
+	struct msg	 m;
+
+	if (bench.pairs == NULL)
+		return;
+	if (msg_parse(p, bench.bytes, &m) == -1 || m.m_sender != who ||
+	    who >= bench.nsenders ||
+	    (bench.whisper && whisper_target((unsigned)who) != cl)) {
 		bench.res.r_malformed++;
 		return;
 	}
@@ -496,10 +627,21 @@ client_ack(struct client *cl, const char *line, size_t len)
 	struct sender	*s;
 	struct msg	 m;
 
-	if (cl->cl_sender < 0 ||
-	    !pat_match(&pat_ack, line, len, &arg, &alen))
+	if (cl->cl_sender < 0)
 		return;
 	s = &bench.senders[cl->cl_sender];
+	/* A whisper's reply names its receiver, not the message. */
+	if (bench.whisper) {
+		if (!pat_match(&pat_msg_ok, line, len, &arg, &alen))
+			return;
+		if (s->s_acked < s->s_sent)
+			s->s_acked++;
+		else
+			bench.res.r_malformed++;
+		return;
+	}
+	if (!pat_match(&pat_ack, line, len, &arg, &alen))
+		return;
 	if (msg_parse(arg, alen, &m) == -1 ||
 	    m.m_sender != (uint64_t)cl->cl_sender ||
 	    m.m_seq != s->s_acked || m.m_seq >= s->s_sent) {
@@ -508,6 +650,27 @@ client_ack(struct client *cl, const char *line, size_t len)
 		return;
 	}
 	s->s_acked++;
+}
+
+/* Queue one message (n bytes, its LF included) in the protocol's frame. */
+void
+client_send_msg(struct client *cl, const char *line, size_t n)
+{
+	char	hdr[64];
+	int	k;
+
+	/* The queue holds CB_ACKWIN messages: this cannot fail. */
+	if (!bench.redis) {
+		if (buf_append(&cl->cl_out, line, n) == -1)
+			err(1, "send queue");
+		return;
+	}
+	k = snprintf(hdr, sizeof(hdr), "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s"
+	    "\r\n$%zu\r\n", sizeof(REDIS_CHANNEL) - 1, REDIS_CHANNEL, n - 1);
+	if (buf_append(&cl->cl_out, hdr, (size_t)k) == -1 ||
+	    buf_append(&cl->cl_out, line, n - 1) == -1 ||
+	    buf_append(&cl->cl_out, "\r\n", 2) == -1)
+		err(1, "send queue");
 }
 
 /* Write what the socket takes; watch for writability if any is left. */

@@ -87,8 +87,8 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: chatbench [-hV] [-c clients] [-s senders] "
 	    "[-r rate] [-l bytes]\n"
-	    "                 [-d seconds] [-w seconds] [-P pid] [--json] "
-	    "host port\n");
+	    "                 [-d seconds] [-w seconds] [-P pid] [--json]\n"
+	    "                 [--proto chat|redis] [--whisper] host port\n");
 }
 
 /* A one-line complaint, the usage, exit 2. */
@@ -109,6 +109,7 @@ args_parse(int argc, char *argv[])
 {
 	unsigned long	 v;
 	size_t		 sz;
+	const char	*p;
 	int		 ch, i, j, port, sflag = 0;
 
 	bench.nclients = CB_CLIENTS;
@@ -134,7 +135,22 @@ args_parse(int argc, char *argv[])
 		}
 		if (strcmp(argv[i], "--json") == 0)
 			bench.json = 1;
-		else if (strncmp(argv[i], "--", 2) == 0)
+		else if (strcmp(argv[i], "--whisper") == 0)
+			bench.whisper = 1;
+		else if (strcmp(argv[i], "--proto") == 0 ||
+		    strncmp(argv[i], "--proto=", 8) == 0) {
+			if (argv[i][7] == '=')
+				p = argv[i] + 8;
+			else if ((p = argv[++i]) == NULL)
+				bad_usage("option --proto needs an argument");
+			if (strcmp(p, "redis") == 0)
+				bench.redis = 1;
+			else if (strcmp(p, "chat") == 0)
+				bench.redis = 0;
+			else
+				bad_usage("unknown protocol: %s (chat or redis)",
+				    p);
+		} else if (strncmp(argv[i], "--", 2) == 0)
 			bad_usage("unknown option %s", argv[i]);
 		else
 			argv[j++] = argv[i];
@@ -212,8 +228,27 @@ args_parse(int argc, char *argv[])
 	if ((unsigned long)bench.nclients * bench.nsenders_asked > CB_PAIRS_MAX)
 		bad_usage("too many clients times senders to track "
 		    "(at most %lu)", CB_PAIRS_MAX);
+	if (bench.whisper && bench.redis)
+		bad_usage("--whisper is for the chat protocol only");
+	if (bench.whisper && bench.nsenders_asked < 2)
+		bad_usage("--whisper needs at least 2 senders");
+	/* "/msg bN " before the text, within the server's line limit. */
+	if (bench.whisper && bench.bytes > PROTO_LINE_MAX - CB_WHISPER_PREFIX)
+		bad_usage("invalid message length: %zu (at most %d with "
+		    "--whisper)", bench.bytes,
+		    PROTO_LINE_MAX - CB_WHISPER_PREFIX);
 	bench.host = argv[0];
 	bench.port = argv[1];
+
+	/* A whisper has one receiver: only its sender's messages queue. */
+	if (bench.whisper) {
+		v = CB_INFLIGHT_BYTES / (bench.bytes + 32);
+		if (v > CB_INFLIGHT_LINES / bench.nsenders_asked)
+			v = CB_INFLIGHT_LINES / bench.nsenders_asked;
+		bench.dlvwin = v > CB_DLVWIN_MAX ? CB_DLVWIN_MAX :
+		    v < CB_DLVWIN_MIN ? CB_DLVWIN_MIN : (unsigned)v;
+		return;
+	}
 
 	v = CB_INFLIGHT_BYTES / (bench.nsenders_asked * (bench.bytes + 32));
 	if (v > CB_INFLIGHT_LINES / ((unsigned long)bench.nsenders_asked *
@@ -222,18 +257,44 @@ args_parse(int argc, char *argv[])
 		    bench.nclients);
 	if (v > CB_DLVWIN_MAX)
 		v = CB_DLVWIN_MAX;
-	if (v < CB_ACKWIN)
-		v = CB_ACKWIN;
+	if (v < CB_DLVWIN_MIN)
+		v = CB_DLVWIN_MIN;
 	bench.dlvwin = (unsigned)v;
 }
 
+/*
+ * CLOCK_MONOTONIC in nanoseconds since one second before the first
+ * call: every message carries a time, and every delivery parses it, so
+ * 10 digits rather than the 16 or more of the clock's own epoch save
+ * work on the path that must outrun the server.  Never 0.
+ */
 int64_t
 now_ns(void)
 {
+	static int64_t	base;
 	struct timespec	ts;
+	int64_t		t;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+	t = (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+	if (base == 0)
+		base = t - NS;
+	return t - base;
+}
+
+/*
+ * The load generator measures itself: above about 90 % of a CPU in the
+ * window it may be what limits the rate, and the report says so.
+ */
+int64_t
+self_cpu_us(void)
+{
+	struct rusage	ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		err(1, "getrusage");
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	    ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
 /* Raise the soft descriptor limit to the hard one; check it is enough. */
@@ -261,10 +322,20 @@ fd_limit(void)
 		    (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 }
 
+/* --whisper: sender i whispers to the next one, the last to the first. */
+struct client *
+whisper_target(unsigned i)
+{
+	return bench.senders[(i + 1) % bench.nsenders].s_cl;
+}
+
 /* How many clients must receive each of s's messages. */
 static unsigned
 sender_need(const struct sender *s)
 {
+	if (bench.whisper)
+		return whisper_target((unsigned)s->s_cl->cl_sender)->cl_state ==
+		    CL_READY ? 1 : 0;
 	return bench.live - (s->s_cl->cl_state == CL_READY ? 1 : 0);
 }
 
@@ -286,7 +357,7 @@ sender_pump(struct sender *s, int64_t now)
 {
 	struct client	*cl = s->s_cl;
 	char		 line[PROTO_LINE_MAX + 2];
-	size_t		 n;
+	size_t		 n, pre = 0;
 	int		 queued = 0;
 
 	if (cl->cl_state != CL_READY || now >= bench.t1)
@@ -300,11 +371,13 @@ sender_pump(struct sender *s, int64_t now)
 				break;
 			s->s_next += NS / bench.rate;
 		}
-		n = msg_format(line, bench.bytes, (unsigned)cl->cl_sender,
-		    s->s_sent, now_ns());
-		/* The queue holds CB_ACKWIN messages: this cannot fail. */
-		if (buf_append(&cl->cl_out, line, n) == -1)
-			err(1, "send queue");
+		if (bench.whisper)
+			pre = (size_t)snprintf(line, CB_WHISPER_PREFIX + 1,
+			    "/msg b%u ", (unsigned)whisper_target(
+			    (unsigned)cl->cl_sender)->cl_sender);
+		n = msg_format(line + pre, bench.bytes,
+		    (unsigned)cl->cl_sender, s->s_sent, now_ns());
+		client_send_msg(cl, line, pre + n);
 		s->s_sent++;
 		queued = 1;
 	}
@@ -333,6 +406,20 @@ count_lost(void)
 	}
 	if (bench.pairs == NULL)
 		return lost;
+	if (bench.whisper) {
+		for (i = 0; i < bench.nsenders; i++) {
+			s = &bench.senders[i];
+			r = whisper_target(i)->cl_id;
+			if (bench.clients[r].cl_state != CL_READY)
+				continue;
+			pr = &bench.pairs[(size_t)r * bench.nsenders + i];
+			want = s->s_cl->cl_state == CL_READY ? s->s_sent :
+			    s->s_acked;
+			if (want > pr->p_got)
+				lost += want - pr->p_got;
+		}
+		return lost;
+	}
 	for (r = 0; r < bench.nclients; r++) {
 		if (bench.clients[r].cl_state != CL_READY)
 			continue;
@@ -470,6 +557,7 @@ step(int64_t now)
 	case PH_SEND:
 		if (!bench.t0_taken && now >= bench.t0) {
 			usage_take(&bench.u_t0);
+			bench.self_t0_us = self_cpu_us();
 			bench.t0_taken = 1;
 		}
 		/* Everyone dropped: nothing left to measure. */
@@ -477,6 +565,7 @@ step(int64_t now)
 			if (now < bench.t1)
 				bench.t1 = now;
 			usage_take(&bench.u_t1);
+			bench.self_t1_us = self_cpu_us();
 			bench.phase = PH_DRAIN;
 			break;
 		}
@@ -589,6 +678,9 @@ result_fill(void)
 	r->r_lost = count_lost();
 	r->r_drain_s = (double)(bench.t_drained - bench.t1) / NS;
 	r->r_latency = bench.hist;
+	if (bench.t0_taken && r->r_window_s > 0)
+		r->r_self_cpu_pct = (double)(bench.self_t1_us -
+		    bench.self_t0_us) / 1e4 / r->r_window_s;
 	if (bench.have_usage) {
 		r->r_have_usage = 1;
 		cpu = (double)(bench.u_t1.u_cpu_us - bench.u_t0.u_cpu_us);

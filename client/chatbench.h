@@ -94,7 +94,7 @@ struct result {
 	unsigned	 r_dlvwin;
 	/* Clients. */
 	unsigned	 r_connected;	/* welcomed */
-	unsigned	 r_refused;	/* "error: server full" */
+	unsigned	 r_refused;	/* server full, or the address */
 	unsigned	 r_failed;	/* connect errors and timeouts */
 	unsigned	 r_dropped;	/* closed by the server mid-run */
 	unsigned	 r_active_senders;
@@ -116,7 +116,12 @@ struct result {
 	int		 r_have_usage;
 	double		 r_cpu_us_per_delivery;
 	double		 r_rss_kb_per_client;
+	/* chatbench's own CPU time over the window, per cent of one CPU. */
+	double		 r_self_cpu_pct;
 };
+
+/* Above this share of a CPU, chatbench may be what limits the rate. */
+#define BENCH_BUSY_PCT	90.0
 
 void		report_table(FILE *, const struct result *);
 void		report_json(FILE *, const struct result *);
@@ -127,16 +132,22 @@ void		report_json(FILE *, const struct result *);
 
 /*
  * Flow control.  A sender keeps at most CB_ACKWIN messages
- * unacknowledged.  Acknowledgment only means the message is in the
- * hub, so a server can accept far faster than it delivers; a sender
- * therefore also keeps at most dlvwin messages that some client has not
- * yet received.  dlvwin is chosen so that all senders together keep
- * at most CB_INFLIGHT_BYTES queued for any one client (a quarter of
- * chatd's 1 MiB send queue, so a correct server never drops one) and
- * CB_INFLIGHT_LINES deliveries in flight overall (so the drain is
- * short and the server's memory is not the benchmark's).
+ * unacknowledged: enough that a server that batches its work finds
+ * plenty to batch each round (with 8, 100 clients and 10 senders,
+ * chatd -w 1 went no faster than the round trips allowed, 0.7 times
+ * what it does with 64; 128 and 256 were no faster).  Acknowledgment
+ * only means the message is in the hub, so a server can accept far
+ * faster than it delivers; a sender therefore also keeps at most
+ * dlvwin messages that some client has not yet received.  dlvwin is
+ * chosen so that all senders together keep at most CB_INFLIGHT_BYTES
+ * queued for any one client (a quarter of chatd's 1 MiB send queue, so
+ * a correct server never drops one) and CB_INFLIGHT_LINES deliveries
+ * in flight overall (so the drain is short and the server's memory is
+ * not the benchmark's), but never fewer than CB_DLVWIN_MIN.
  */
-#define CB_ACKWIN		8
+#define CB_ACKWIN		64
+#define CB_WHISPER_PREFIX	12	/* "/msg b9999 " and its NUL */
+#define CB_DLVWIN_MIN		8
 #define CB_DLVWIN_MAX		256
 #define CB_INFLIGHT_BYTES	(256 * 1024)
 #define CB_INFLIGHT_LINES	(256 * 1024)
@@ -154,7 +165,7 @@ enum cl_state {
 /* Why a client is closed, for the count it goes into. */
 enum close_why {
 	CW_END,			/* the run is over */
-	CW_REFUSED,		/* "error: server full" */
+	CW_REFUSED,		/* server full, or the address */
 	CW_FAILED		/* an error, EOF or timeout */
 };
 
@@ -171,6 +182,7 @@ struct client {
 	enum cl_state	 cl_state;
 	int		 cl_sender;	/* index into senders, or -1 */
 	int		 cl_welcomed;	/* saw the first welcome line */
+	int		 cl_heard;	/* got a line from the server */
 	int		 cl_wantw;	/* EV_WRITE is on */
 	int64_t		 cl_deadline;	/* to get CL_READY */
 	struct buf	 cl_out;
@@ -201,6 +213,8 @@ struct bench {
 	unsigned	 warmup;
 	pid_t		 pid;
 	int		 json;
+	int		 redis;		/* --proto redis: pub/sub over RESP3 */
+	int		 whisper;	/* --whisper: /msg the next sender */
 	unsigned	 dlvwin;
 
 	struct sockaddr_storage	 addr;
@@ -221,6 +235,7 @@ struct bench {
 	int64_t		 start, t_ready, t0, t1, t_drained;
 	int64_t		 last_progress, last_ready, last_check;
 	struct usage	 u_before, u_ready, u_t0, u_t1;
+	int64_t		 self_t0_us, self_t1_us;	/* our own CPU time */
 	int		 have_usage;
 	struct result	 res;
 	struct hist	*hist;
@@ -228,10 +243,14 @@ struct bench {
 
 extern struct bench	bench;
 
-/* CLOCK_MONOTONIC in nanoseconds. */
+/* CLOCK_MONOTONIC in nanoseconds since the run began (never 0). */
 int64_t		now_ns(void);
+/* This process's user and system CPU time in microseconds. */
+int64_t		self_cpu_us(void);
 /* Move s_done past the messages every live client has received. */
 void		sender_advance(struct sender *);
+/* --whisper: the client sender i whispers to. */
+struct client	*whisper_target(unsigned i);
 
 /* benchio.c */
 
@@ -247,5 +266,7 @@ void		client_close(struct client *, enum close_why);
 void		client_event(struct client *, int events);
 /* Write what the socket takes; watch for writability if any is left. */
 void		client_flush(struct client *);
+/* Queue one message of sender s, framed for the protocol. */
+void		client_send_msg(struct client *, const char *line, size_t n);
 
 #endif

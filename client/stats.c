@@ -22,7 +22,8 @@
 static unsigned	hist_log2(uint64_t);
 static size_t	hist_index(uint64_t);
 static uint64_t	hist_value(size_t);
-static int	proc_stat(pid_t, pid_t *, uint64_t *);
+static int	proc_stat(pid_t, pid_t *, uint64_t *, uint64_t *);
+static uint64_t	proc_cpu_us(pid_t, uint64_t, uint64_t, long);
 static int	proc_rss(pid_t, uint64_t *);
 static double	us(uint64_t);
 
@@ -68,14 +69,21 @@ msg_parse(const char *p, size_t len, struct msg *m)
 int
 num_parse(const char **pp, const char *end, uint64_t *out)
 {
-	const char	*p = *pp;
+	const char	*p = *pp, *fast;
 	uint64_t	 v = 0;
 	unsigned	 d;
 
 	if (p == end || *p < '0' || *p > '9')
 		return -1;
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		d = (unsigned)(*p - '0');
+	/*
+	 * Every delivery is parsed here, so the common case must be
+	 * cheap: 19 digits cannot overflow 64 bits, and only a 20th one
+	 * needs the check.
+	 */
+	fast = end - p > 19 ? p + 19 : end;
+	for (; p < fast && (d = (unsigned)(*p - '0')) <= 9; p++)
+		v = v * 10 + d;
+	for (; p < end && (d = (unsigned)(*p - '0')) <= 9; p++) {
 		if (v > (UINT64_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
@@ -196,12 +204,12 @@ hist_quantile(const struct hist *h, double q)
 }
 
 /*
- * Read /proc/PID/stat: the parent's pid and the CPU time in clock
- * ticks of the process and of its children it has already reaped (a
- * worker that died and was replaced keeps counting).
+ * Read /proc/PID/stat: the parent's pid, the CPU time in clock ticks of
+ * the process itself, and that of its children it has already reaped
+ * (a worker that died and was replaced keeps counting).
  */
 static int
-proc_stat(pid_t pid, pid_t *ppid, uint64_t *ticks)
+proc_stat(pid_t pid, pid_t *ppid, uint64_t *ticks, uint64_t *reaped)
 {
 	char			 path[64], buf[1024], *p;
 	FILE			*fp;
@@ -224,9 +232,33 @@ proc_stat(pid_t pid, pid_t *ppid, uint64_t *ticks)
 		return -1;
 	}
 	*ppid = (pid_t)parent;
-	*ticks = ut + st + (cut > 0 ? (uint64_t)cut : 0) +
-	    (cst > 0 ? (uint64_t)cst : 0);
+	*ticks = ut + st;
+	*reaped = (cut > 0 ? (uint64_t)cut : 0) + (cst > 0 ? (uint64_t)cst : 0);
 	return 0;
+}
+
+/*
+ * The CPU time of pid in microseconds: from /proc/PID/schedstat, in
+ * nanoseconds, where the kernel has it, so that a light load measured
+ * for a few seconds is not rounded to ticks of 10 ms; else the ticks.
+ * The reaped children's time exists only in ticks.
+ */
+static uint64_t
+proc_cpu_us(pid_t pid, uint64_t ticks, uint64_t reaped, long hz)
+{
+	char			 path[64];
+	FILE			*fp;
+	unsigned long long	 ns;
+	int			 ok;
+
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return (ticks + reaped) * 1000000 / (uint64_t)hz;
+	ok = fscanf(fp, "%llu", &ns) == 1 && ns > 0;
+	fclose(fp);
+	if (!ok)
+		return (ticks + reaped) * 1000000 / (uint64_t)hz;
+	return ns / 1000 + reaped * 1000000 / (uint64_t)hz;
 }
 
 /* VmRSS of pid in KB; a kernel thread or zombie has none (0). */
@@ -257,7 +289,7 @@ usage_sample(pid_t pid, struct usage *u)
 	DIR		*d;
 	struct dirent	*de;
 	pid_t		 child, ppid;
-	uint64_t	 ticks, kb;
+	uint64_t	 ticks, reaped, kb;
 	long		 hz;
 	char		*end;
 	unsigned long	 v;
@@ -265,9 +297,10 @@ usage_sample(pid_t pid, struct usage *u)
 	memset(u, 0, sizeof(*u));
 	if ((hz = sysconf(_SC_CLK_TCK)) <= 0)
 		hz = 100;
-	if (proc_stat(pid, &ppid, &ticks) == -1 || proc_rss(pid, &kb) == -1)
+	if (proc_stat(pid, &ppid, &ticks, &reaped) == -1 ||
+	    proc_rss(pid, &kb) == -1)
 		return -1;
-	u->u_cpu_us = ticks * 1000000 / (uint64_t)hz;
+	u->u_cpu_us = proc_cpu_us(pid, ticks, reaped, hz);
 	u->u_rss_kb = kb;
 	u->u_nproc = 1;
 
@@ -283,10 +316,10 @@ usage_sample(pid_t pid, struct usage *u)
 			continue;
 		child = (pid_t)v;
 		/* A child that exits between the two reads is skipped. */
-		if (proc_stat(child, &ppid, &ticks) == -1 || ppid != pid ||
-		    proc_rss(child, &kb) == -1)
+		if (proc_stat(child, &ppid, &ticks, &reaped) == -1 ||
+		    ppid != pid || proc_rss(child, &kb) == -1)
 			continue;
-		u->u_cpu_us += ticks * 1000000 / (uint64_t)hz;
+		u->u_cpu_us += proc_cpu_us(child, ticks, reaped, hz);
 		u->u_rss_kb += kb;
 		u->u_nproc++;
 	}
@@ -309,7 +342,7 @@ report_table(FILE *fp, const struct result *r)
 
 	rate = r->r_window_s > 0 ? (double)r->r_deliveries / r->r_window_s : 0;
 	fprintf(fp, "clients      %u asked, %u connected, %u refused "
-	    "(server full), %u failed, %u dropped by the server\n",
+	    "(turned away), %u failed, %u dropped by the server\n",
 	    r->r_clients, r->r_connected, r->r_refused, r->r_failed,
 	    r->r_dropped);
 	fprintf(fp, "senders      %u of %u-byte messages, ",
@@ -340,6 +373,9 @@ report_table(FILE *fp, const struct result *r)
 		    "lost by the server\n",
 		    (unsigned long long)r->r_malformed,
 		    (unsigned long long)r->r_server_lost);
+	fprintf(fp, "chatbench    %.0f%% of a CPU in the measured window%s\n",
+	    r->r_self_cpu_pct, r->r_self_cpu_pct > BENCH_BUSY_PCT ?
+	    " (busy: the server may be faster than measured)" : "");
 	if (r->r_have_usage)
 		fprintf(fp, "server       %.2f us CPU per delivery, "
 		    "%.1f KB RSS per client\n", r->r_cpu_us_per_delivery,
@@ -380,6 +416,7 @@ report_json(FILE *fp, const struct result *r)
 	    "\"drained\": %s, \"drain_s\": %.3f",
 	    r->r_dropped, r->r_refused, r->r_failed,
 	    r->r_drained ? "true" : "false", r->r_drain_s);
+	fprintf(fp, ", \"bench_cpu_pct\": %.1f", r->r_self_cpu_pct);
 	if (r->r_have_usage)
 		fprintf(fp, ", \"server_cpu_us_per_delivery\": %.3f, "
 		    "\"server_rss_kb_per_client\": %.1f",

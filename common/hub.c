@@ -6,6 +6,7 @@
  *
  *	struct hub_shared	header: sizes, locks, ring state, scoreboard
  *	struct hub_reg[max]	the registry, one slot per possible client
+ *	struct limit_addr[n]	clients per address prefix (limit.c)
  *	ring[ring_size]		the message ring
  *
  * The ring.  Records are appended at "head", a byte offset that only
@@ -51,10 +52,11 @@
 
 #include "ev.h"
 #include "hub.h"
+#include "limit.h"
 #include "util.h"
 
 #define HUB_MAGIC	0x63686174647562ULL	/* "chatdub" */
-#define HUB_VERSION	2
+#define HUB_VERSION	3
 #define HUB_ALIGN	8
 
 struct hub_lock {
@@ -92,6 +94,13 @@ struct hub_reg {
 	int			g_worker;
 	char			g_nick[PROTO_NICK_MAX + 1];
 	char			g_addr[PROTO_ADDR_MAX];
+	/*
+	 * Outside the seqlock: the address-table entry the client holds
+	 * (+1; 0 for none), used only by its worker or the reaper, and
+	 * the budget of whispers it may be sent, which any worker spends.
+	 */
+	unsigned		g_addr_ref;
+	_Atomic int64_t		g_recv_tat;
 };
 
 struct hub_shared {
@@ -102,6 +111,9 @@ struct hub_shared {
 	unsigned		s_max_clients;
 	size_t			s_ring_size;
 	size_t			s_reg_off;
+	size_t			s_addr_off;
+	unsigned		s_addr_slots;
+	uint64_t		s_addr_seed;
 	size_t			s_ring_off;
 	size_t			s_total;
 	int64_t			s_started;	/* time(3) at creation */
@@ -126,6 +138,7 @@ struct hub_shared {
 struct hub {
 	struct hub_shared	*h_sh;
 	struct hub_reg		*h_reg;
+	struct limit_table	 h_addrs;
 	unsigned char		*h_ring;
 	size_t			 h_size;
 	int			 h_fd;		/* kept to fstat the object */
@@ -147,6 +160,7 @@ align_up(size_t n, size_t a)
 
 static void	hub_wake_others(struct hub *);
 static void	hub_wake_held(struct hub *);
+static void	hub_client_drop_addr(struct hub *, struct hub_reg *);
 
 /*
  * The high-water mark of the back-pressure: how far behind the head
@@ -196,10 +210,13 @@ hub_name(char *buf, size_t len, const char *host, int port)
 	snprintf(buf, len, "/chatd-%s-%d", host, port);
 }
 
-/* Where the registry and the ring start, and the object's whole size. */
+/*
+ * Where the registry, the address table and the ring start, and the
+ * object's whole size.
+ */
 static int
 hub_layout(size_t ring_size, unsigned max_clients, size_t *reg_off,
-    size_t *ring_off, size_t *total)
+    size_t *addr_off, size_t *ring_off, size_t *total)
 {
 	size_t	reg = align_up(sizeof(struct hub_shared), 64);
 
@@ -208,8 +225,10 @@ hub_layout(size_t ring_size, unsigned max_clients, size_t *reg_off,
 		return -1;
 	}
 	*reg_off = reg;
-	*ring_off = align_up(reg + (size_t)max_clients *
+	*addr_off = align_up(reg + (size_t)max_clients *
 	    sizeof(struct hub_reg), 64);
+	*ring_off = align_up(*addr_off + (size_t)limit_table_slots(
+	    max_clients) * sizeof(struct limit_addr), 64);
 	*total = *ring_off + ring_size;
 	return 0;
 }
@@ -217,9 +236,9 @@ hub_layout(size_t ring_size, unsigned max_clients, size_t *reg_off,
 size_t
 hub_size(size_t ring_size, unsigned max_clients)
 {
-	size_t	reg_off, ring_off, total;
+	size_t	reg_off, addr_off, ring_off, total;
 
-	if (hub_layout(ring_size, max_clients, &reg_off, &ring_off,
+	if (hub_layout(ring_size, max_clients, &reg_off, &addr_off, &ring_off,
 	    &total) == -1)
 		return 0;
 	return total;
@@ -232,7 +251,7 @@ hub_size(size_t ring_size, unsigned max_clients)
 static const char *
 hub_header_problem(const struct hub_shared *sh, off_t size)
 {
-	size_t	reg_off, ring_off, total;
+	size_t	reg_off, addr_off, ring_off, total;
 
 	if (size < (off_t)sizeof(*sh))
 		return "truncated (smaller than its header)";
@@ -246,7 +265,9 @@ hub_header_problem(const struct hub_shared *sh, off_t size)
 	    sh->s_ring_size % HUB_ALIGN != 0)
 		return "corrupt header (ring size out of range)";
 	if (hub_layout(sh->s_ring_size, sh->s_max_clients, &reg_off,
-	    &ring_off, &total) == -1 || sh->s_reg_off != reg_off ||
+	    &addr_off, &ring_off, &total) == -1 || sh->s_reg_off != reg_off ||
+	    sh->s_addr_off != addr_off ||
+	    sh->s_addr_slots != limit_table_slots(sh->s_max_clients) ||
 	    sh->s_ring_off != ring_off || sh->s_total != total)
 		return "corrupt header (inconsistent layout)";
 	if ((uint64_t)size < total)
@@ -350,6 +371,10 @@ hub_locate(struct hub *h)
 	h->h_nworkers = h->h_sh->s_nworkers;
 	h->h_max_clients = h->h_sh->s_max_clients;
 	h->h_reg = (struct hub_reg *)((char *)h->h_sh + h->h_sh->s_reg_off);
+	h->h_addrs.lt_tab = (struct limit_addr *)((char *)h->h_sh +
+	    h->h_sh->s_addr_off);
+	h->h_addrs.lt_n = h->h_sh->s_addr_slots;
+	h->h_addrs.lt_seed = h->h_sh->s_addr_seed;
 	h->h_ring = (unsigned char *)h->h_sh + h->h_sh->s_ring_off;
 }
 
@@ -404,13 +429,13 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 {
 	struct hub		*h;
 	struct hub_shared	*sh;
-	size_t			 reg_off, ring_off, total;
+	size_t			 reg_off, addr_off, ring_off, total;
 	int			 fd, saved;
 
 	if (nworkers < 1 || nworkers > HUB_WORKERS_MAX ||
 	    ring_size < HUB_RING_MIN || ring_size > HUB_RING_MAX ||
 	    ring_size % HUB_ALIGN != 0 ||
-	    hub_layout(ring_size, max_clients, &reg_off, &ring_off,
+	    hub_layout(ring_size, max_clients, &reg_off, &addr_off, &ring_off,
 	    &total) == -1) {
 		errno = EINVAL;
 		return NULL;
@@ -436,6 +461,9 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 	sh->s_max_clients = max_clients;
 	sh->s_ring_size = ring_size;
 	sh->s_reg_off = reg_off;
+	sh->s_addr_off = addr_off;
+	sh->s_addr_slots = limit_table_slots(max_clients);
+	sh->s_addr_seed = limit_seed();
 	sh->s_ring_off = ring_off;
 	sh->s_total = total;
 	sh->s_high = hub_high_mark(ring_size);
@@ -610,6 +638,12 @@ hub_publish(struct hub *h, uint64_t origin, uint64_t target,
 		len = HUB_TEXT_MAX;
 	need = align_up(sizeof(rec) + len, HUB_ALIGN);
 
+	/*
+	 * XXX a worker stopped (not killed) inside this critical section,
+	 * one copy of at most ~1.2 KB, holds every other publisher until it
+	 * runs again; readers are not held.  Taking the lock over would let
+	 * the stopped writer, once resumed, copy over records written since.
+	 */
 	lock_take(h, &sh->s_ring_lock);
 	pos = atomic_load_explicit(&sh->s_head, memory_order_relaxed);
 	seq = atomic_load_explicit(&sh->s_head_seq, memory_order_relaxed) + 1;
@@ -1036,6 +1070,8 @@ hub_client_add(struct hub *h, const char *addr, unsigned *slot)
 		g->g_worker = h->h_self;
 		g->g_nick[0] = '\0';
 		snprintf(g->g_addr, sizeof(g->g_addr), "%s", addr);
+		g->g_addr_ref = 0;
+		atomic_store(&g->g_recv_tat, 0);
 		reg_end(g);
 		*slot = at;
 		return id;
@@ -1044,6 +1080,16 @@ full:
 	atomic_fetch_sub(&sh->s_clients, 1);
 	errno = ENOSPC;
 	return 0;
+}
+
+/* The client of slot g is gone: its address counts one client less. */
+static void
+hub_client_drop_addr(struct hub *h, struct hub_reg *g)
+{
+	if (g->g_addr_ref != 0) {
+		limit_addr_release(&h->h_addrs, g->g_addr_ref - 1);
+		g->g_addr_ref = 0;
+	}
 }
 
 void
@@ -1057,6 +1103,7 @@ hub_client_remove(struct hub *h, unsigned slot)
 	reg_begin_own(g);
 	g->g_id = 0;
 	reg_end(g);
+	hub_client_drop_addr(h, g);
 	atomic_fetch_sub(&sh->s_clients, 1);
 }
 
@@ -1137,6 +1184,69 @@ hub_client_set_nick(struct hub *h, unsigned slot, const char *nick)
 	return 0;
 }
 
+/*
+ * The whisper budget lives in the target's slot, outside its seqlock:
+ * any worker spends it with a compare-and-swap (limit_budget_take).  A
+ * slot given to a new client meanwhile is noticed by its id; at worst
+ * one whisper is charged to the newcomer's fresh budget.
+ */
+uint64_t
+hub_client_whisper(struct hub *h, const char *nick, size_t bytes,
+    unsigned rate, size_t burst, int64_t now_us, char *exact,
+    size_t exactlen)
+{
+	struct hub_client_info	 ci;
+	struct hub_reg		*g;
+	long			 slot;
+
+	if ((slot = reg_find(h, nick, &ci)) == -1) {
+		errno = ESRCH;
+		return 0;
+	}
+	g = &h->h_reg[slot];
+	snprintf(exact, exactlen, "%s", ci.ci_nick);
+	if (limit_budget_take(&g->g_recv_tat, now_us, bytes, rate,
+	    burst) == -1) {
+		errno = EAGAIN;
+		return 0;
+	}
+	if (g->g_id != ci.ci_id) {
+		errno = ESRCH;
+		return 0;
+	}
+	return ci.ci_id;
+}
+
+int
+hub_addr_take(struct hub *h, const unsigned char *prefix, unsigned limit,
+    unsigned *ref)
+{
+	return limit_addr_take(&h->h_addrs, prefix, limit, ref);
+}
+
+void
+hub_addr_release(struct hub *h, unsigned ref)
+{
+	limit_addr_release(&h->h_addrs, ref);
+}
+
+unsigned
+hub_addr_count(struct hub *h, const unsigned char *prefix)
+{
+	return limit_addr_count(&h->h_addrs, prefix);
+}
+
+/*
+ * XXX a worker killed between hub_addr_take and this call leaves the
+ * address counted once too often, until the hub is made again.
+ */
+void
+hub_client_hold_addr(struct hub *h, unsigned slot, unsigned ref)
+{
+	if (slot < h->h_max_clients)
+		h->h_reg[slot].g_addr_ref = ref + 1;
+}
+
 void
 hub_test_rename_lock(struct hub *h, int take)
 {
@@ -1174,6 +1284,48 @@ hub_client_foreach(struct hub *h,
 	return n;
 }
 
+/*
+ * Is slot g free?  The seqlock read of g_id alone: a scan of a large
+ * registry with few clients passes mostly free slots, and copying each
+ * whole (reg_read) would cost it several times more.  A slot being
+ * written counts as taken: reg_read decides.
+ */
+static int
+reg_free(const struct hub_reg *g)
+{
+	uint32_t	s1, s2;
+	uint64_t	id;
+
+	s1 = atomic_load_explicit(&g->g_seq, memory_order_acquire);
+	id = g->g_id;
+	atomic_thread_fence(memory_order_acquire);
+	s2 = atomic_load_explicit(&g->g_seq, memory_order_relaxed);
+	return id == 0 && s1 == s2 && !(s1 & 1);
+}
+
+unsigned
+hub_client_scan(struct hub *h, uint64_t *pos,
+    int (*fn)(const struct hub_client_info *, void *), void *arg,
+    unsigned max)
+{
+	struct hub_client_info	ci;
+	uint64_t		i;
+	unsigned		n = 0;
+
+	for (i = *pos; i < h->h_max_clients && n < max; i++) {
+		if (reg_free(&h->h_reg[i]) ||
+		    reg_read(&h->h_reg[i], &ci) != 1)
+			continue;
+		n++;
+		if (fn(&ci, arg) != 0) {
+			i++;
+			break;
+		}
+	}
+	*pos = i < h->h_max_clients ? i : HUB_SCAN_END;
+	return n;
+}
+
 unsigned
 hub_client_reap_worker(struct hub *h, int w,
     void (*fn)(const struct hub_client_info *, void *), void *arg)
@@ -1197,6 +1349,7 @@ hub_client_reap_worker(struct hub *h, int w,
 			continue;
 		g->g_id = 0;
 		reg_end(g);
+		hub_client_drop_addr(h, g);
 		atomic_fetch_sub(&sh->s_clients, 1);
 		fn(&ci, arg);
 		n++;

@@ -246,12 +246,54 @@ int		 hub_client_set_nick(struct hub *, unsigned slot,
 uint64_t	 hub_client_find(struct hub *, const char *nick,
 		    char *exact, size_t exactlen);
 /*
+ * A whisper of bytes for the client called nick, charged to the budget
+ * of what others may send it (rate bytes a second, bursts of burst:
+ * limit_budget_take): its id, its name's exact spelling in exact; or 0
+ * with errno ESRCH if there is no such client, EAGAIN if its budget has
+ * no room (nothing is charged then; exact is filled).  Takes no lock.
+ */
+uint64_t	 hub_client_whisper(struct hub *, const char *nick,
+		    size_t bytes, unsigned rate, size_t burst,
+		    int64_t now_us, char *exact, size_t exactlen);
+
+/*
+ * Clients per address, server-wide (limit.h): count one more client
+ * from the address prefix (net_addr_prefix) if that keeps it at or
+ * below limit.  0 with a reference in *ref, or -1 with errno EDQUOT if
+ * the address has limit clients already, ENOSPC or EAGAIN if there is
+ * no room in the table now.  Takes no lock.  The reference is given
+ * back with hub_addr_release, or handed to a registered client with
+ * hub_client_hold_addr: then removing the client, or reaping its dead
+ * worker, gives it back.
+ */
+int		 hub_addr_take(struct hub *, const unsigned char *prefix,
+		    unsigned limit, unsigned *ref);
+void		 hub_addr_release(struct hub *, unsigned ref);
+unsigned	 hub_addr_count(struct hub *, const unsigned char *prefix);
+void		 hub_client_hold_addr(struct hub *, unsigned slot,
+		    unsigned ref);
+/*
  * Call fn for every client, in slot order, with a consistent copy of
  * its entry; fn may do anything.  Returns how many there were.
  */
 unsigned	 hub_client_foreach(struct hub *,
 		    void (*fn)(const struct hub_client_info *, void *),
 		    void *arg);
+/*
+ * The registry a part at a time, for a reader that comes back for more
+ * (a long /who streamed as its client reads): call fn, as foreach does,
+ * for the clients in slots *pos, *pos + 1, ..., until fn returns
+ * non-zero or max clients were seen; free slots are skipped and do not
+ * count.  *pos (0 at first) moves past the last slot looked at, or
+ * becomes HUB_SCAN_END past the last slot.  Returns how many clients fn
+ * was called for.  A client keeps its slot, so none is seen twice in
+ * one pass; one that comes or goes in between is seen or not depending
+ * on where its slot lies.
+ */
+#define HUB_SCAN_END	UINT64_MAX
+unsigned	 hub_client_scan(struct hub *, uint64_t *pos,
+		    int (*fn)(const struct hub_client_info *, void *),
+		    void *arg, unsigned max);
 /*
  * For the unit tests: take (1) or give back (0) the lock a rename holds
  * for its scan, as a worker stopped in the middle of one would hold it.

@@ -38,6 +38,87 @@ net_set_nodelay(int fd)
 }
 
 int
+net_set_sndbuf(int fd, int bytes)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+}
+
+int
+net_reset(int fd)
+{
+	struct linger	l;
+	int		rv, saved;
+
+	l.l_onoff = 1;
+	l.l_linger = 0;
+	rv = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rv;
+}
+
+int
+net_set_keepalive(int fd, int idle, int intvl, int cnt)
+{
+	int	on = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1)
+		return -1;
+#if defined(TCP_KEEPIDLE)
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle)) == -1)
+		return -1;
+#elif defined(TCP_KEEPALIVE)
+	/* macOS spells the idle time TCP_KEEPALIVE. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPALIVE, &idle,
+	    sizeof(idle)) == -1)
+		return -1;
+#else
+	(void)idle;
+#endif
+#if defined(TCP_KEEPINTVL)
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl)) == -1)
+		return -1;
+#else
+	(void)intvl;
+#endif
+#if defined(TCP_KEEPCNT)
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) == -1)
+		return -1;
+#else
+	(void)cnt;
+#endif
+	return 0;
+}
+
+int
+net_addr_prefix(const struct sockaddr *sa, unsigned char *prefix)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	memset(prefix, 0, NET_PREFIX_LEN);
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		prefix[10] = prefix[11] = 0xff;
+		memcpy(prefix + 12, &sin->sin_addr, 4);
+		return 0;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			memcpy(prefix, &sin6->sin6_addr, NET_PREFIX_LEN);
+		else
+			memcpy(prefix, &sin6->sin6_addr, 8);
+		return 0;
+	}
+	errno = EAFNOSUPPORT;
+	return -1;
+}
+
+int
 net_set_cloexec(int fd)
 {
 	int	fl;

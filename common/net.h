@@ -64,6 +64,39 @@ int	net_set_nonblock(int fd);
  * their output per round, so Nagle's wait for an ACK only adds latency.
  */
 int	net_set_nodelay(int fd);
+/*
+ * Bound what the kernel holds for one peer (SO_SNDBUF; the kernel may
+ * double it for its own bookkeeping, and stops tuning it upwards).
+ */
+int	net_set_sndbuf(int fd, int bytes);
+/*
+ * Close with a reset (SO_LINGER of 0): whatever is still queued for
+ * the peer is thrown away at once, instead of being kept, and retried,
+ * for as long as the peer keeps the connection open.  The descriptor
+ * is closed even if the option cannot be set; -1 with errno then.
+ */
+int	net_reset(int fd);
 int	net_set_cloexec(int fd);
+
+/*
+ * Probe an idle connection with TCP keepalive: the first probe after
+ * idle seconds without traffic, then every intvl seconds, and the
+ * connection fails after cnt unanswered probes.  Where the system lacks
+ * the per-socket timings, only SO_KEEPALIVE is set and the system's
+ * defaults apply.  Returns 0 or -1 with errno.
+ */
+int	net_set_keepalive(int fd, int idle, int intvl, int cnt);
+
+/* The bytes of an address prefix (net_addr_prefix). */
+#define NET_PREFIX_LEN	16
+/*
+ * The prefix that stands for a peer when counting its connections: an
+ * IPv4 address whole (an IPv4-mapped IPv6 address as its IPv4 address),
+ * an IPv6 address by its /64, the network a single host is usually
+ * given.  prefix is NET_PREFIX_LEN bytes: IPv4 as ::ffff:a.b.c.d, IPv6
+ * as its first 8 bytes and 8 zero bytes, so the two never meet.
+ * Returns 0, or -1 with errno EAFNOSUPPORT.
+ */
+int	net_addr_prefix(const struct sockaddr *sa, unsigned char *prefix);
 
 #endif

@@ -28,6 +28,8 @@
 #define PROTO_LEFT_REASON	"%s left (%s)\n"
 #define PROTO_LOST		"*** %llu messages lost\n"
 #define PROTO_FULL		"error: server full\n"
+/* -a: the address (IPv6: the /64) has as many clients as it may. */
+#define PROTO_PER_ADDR		"error: too many connections from your address\n"
 #define PROTO_SHUTDOWN		"Server shutting down\n"
 #define PROTO_TOO_LONG		"error: line too long (max 1024 bytes)\n"
 #define PROTO_NICK_OK		"ok: you are now %s\n"
@@ -39,10 +41,17 @@
 #define PROTO_WHO_COUNT		"who: %u connected\n"
 #define PROTO_WHO_NAMED		"who: %s (%s)\n"
 #define PROTO_WHO_UNNAMED	"who: %s\n"
+/* /who PATTERN: the count line, then only the clients that match. */
+#define PROTO_WHO_MATCHING	"who: %u matching %s\n"
+#define PROTO_WHO_PATTERN_MAX	64	/* bytes in a /who PATTERN */
+#define PROTO_WHO_USAGE		"error: usage: /who [PATTERN]\n"
+#define PROTO_WHO_TOO_LONG	"error: pattern too long (max 64 bytes)\n"
 #define PROTO_WHISPER		"%s whispers: %s\n"
 #define PROTO_MSG_OK		"ok: sent to %s\n"
 #define PROTO_MSG_NO_SUCH	"error: no such client: %s\n"
 #define PROTO_MSG_USAGE		"error: usage: /msg NAME TEXT\n"
+/* NAME's budget of whispers from others is spent for now. */
+#define PROTO_MSG_TOO_MUCH	"error: %s is receiving too much, try again later\n"
 #define PROTO_ACTION		"* %s %s\n"
 #define PROTO_ACTION_OK		"ok: action sent\n"
 #define PROTO_ACTION_USAGE	"error: usage: /me TEXT\n"
@@ -54,7 +63,7 @@
 #define PROTO_UNKNOWN_CMD	"error: unknown command /%s (try /help)\n"
 #define PROTO_HELP \
 	"help: /nick NAME       set your nickname\n" \
-	"help: /who             list who is connected\n" \
+	"help: /who [PATTERN]   list who is connected, or who matches\n" \
 	"help: /msg NAME TEXT   send TEXT to NAME only\n" \
 	"help: /me TEXT         act: others see * WHO TEXT\n" \
 	"help: /history [N]     the last N broadcasts (20, at most 100)\n" \

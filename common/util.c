@@ -11,7 +11,14 @@
 
 #include "util.h"
 
-/* strtoul without its surprises: no sign, no blanks, no empty string. */
+/*
+ * strtoul without its surprises: no sign, no blanks, no empty string.
+ * Returns 0, or 1 if the digits are too many for an unsigned long (then
+ * *out is ULONG_MAX), with *end after the digits; -1 with EINVAL if s
+ * does not start with a digit.  The caller checks what follows before
+ * it reports a value too large, so that malformed text is EINVAL however
+ * long its digits.
+ */
 static int
 parse_digits(const char *s, unsigned long *out, const char **end)
 {
@@ -23,10 +30,8 @@ parse_digits(const char *s, unsigned long *out, const char **end)
 	}
 	errno = 0;
 	*out = strtoul(s, &ep, 10);
-	if (errno == ERANGE)
-		return -1;
 	*end = ep;
-	return 0;
+	return errno == ERANGE ? 1 : 0;
 }
 
 int
@@ -35,14 +40,15 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 {
 	unsigned long	 v;
 	const char	*end;
+	int		 big;
 
-	if (parse_digits(s, &v, &end) == -1)
+	if ((big = parse_digits(s, &v, &end)) == -1)
 		return -1;
 	if (*end != '\0') {
 		errno = EINVAL;
 		return -1;
 	}
-	if (v < min || v > max) {
+	if (big || v < min || v > max) {
 		errno = ERANGE;
 		return -1;
 	}
@@ -55,8 +61,9 @@ parse_size(const char *s, size_t min, size_t max, size_t *out)
 {
 	unsigned long	 v, mult = 1;
 	const char	*end;
+	int		 big;
 
-	if (parse_digits(s, &v, &end) == -1)
+	if ((big = parse_digits(s, &v, &end)) == -1)
 		return -1;
 	switch (*end) {
 	case '\0':
@@ -79,7 +86,7 @@ parse_size(const char *s, size_t min, size_t max, size_t *out)
 		errno = EINVAL;
 		return -1;
 	}
-	if (v > SIZE_MAX / mult) {
+	if (big || v > SIZE_MAX / mult) {
 		errno = ERANGE;
 		return -1;
 	}

@@ -41,10 +41,10 @@ usage(int status)
 	fprintf(f,
 	    "usage: chatd [-dhvV] [-w workers] [-b address] [-p port] "
 	    "[-u port|none]\n"
-	    "             [-m max-clients] [-q sendq] [-r rate] "
-	    "[-R ring-size]\n"
-	    "             [-P pidfile] [-U user] [-C nats://host:port[,...]] "
-	    "[-N name]\n"
+	    "             [-a max-per-address] [-m max-clients] [-q sendq] "
+	    "[-r rate]\n"
+	    "             [-R ring-size] [-P pidfile] [-U user]\n"
+	    "             [-C nats://host:port[,...]] [-N name]\n"
 	    "       chatd -S [-b address] [-p port]\n");
 	exit(status);
 }
@@ -252,7 +252,7 @@ main(int argc, char *argv[])
 	conf.ring = CHATD_RING;
 
 	while ((ch = getopt(argc, argv,
-	    "b:C:dhm:N:p:P:q:r:R:Su:U:vVw:")) != -1) {
+	    "a:b:C:dhm:N:p:P:q:r:R:Su:U:vVw:")) != -1) {
 		switch (ch) {
 		case 'C':
 			conf.cluster = optarg;

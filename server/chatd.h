@@ -23,6 +23,34 @@
 #define CHATD_SENDQ		(1024 * 1024)
 #define CHATD_RATE		50
 #define CHATD_RING		(4 * 1024 * 1024)
+/*
+ * What the kernel may hold for one client (SO_SNDBUF): the send queue
+ * (-q) is where a client's backlog waits, not the kernel's memory.
+ */
+#define CHATD_SOCK_SNDBUF	(512 * 1024)
+/*
+ * Clients one address (IPv4) or /64 (IPv6) may have at once: a class
+ * or an office behind one NAT address, two connections each, and room
+ * to spare (-a; the man page says why).
+ */
+#define CHATD_PER_ADDR		128
+/*
+ * What one client may be sent by the others through /msg: 32 KiB a
+ * second (~30 full-length lines, ~1,000 short ones), in bursts of up to
+ * 64 KiB but never more than a quarter of the send queue.  A client
+ * that reads a fifth as fast as a slow link (160 KB/s) keeps up with
+ * whispers alone, whoever sends them.
+ */
+#define CHATD_WHISPER_RATE	(32 * 1024)
+#define CHATD_WHISPER_BURST	(64 * 1024)
+/*
+ * TCP keepalive on every client: probe after 60 s of silence, then
+ * every 10 s; 6 unanswered probes (2 minutes in all) and the peer is
+ * dead, the read fails, and the client leaves with its slot.
+ */
+#define CHATD_KEEPIDLE		60
+#define CHATD_KEEPINTVL		10
+#define CHATD_KEEPCNT		6
 /* Descriptors kept back from the client limit: sockets, pipes, logs. */
 #define CHATD_FD_RESERVE	32
 /* How long the master lets workers finish before SIGKILL, in seconds. */
@@ -39,6 +67,7 @@ struct srv_opts {
 	int		 tcp_port;
 	int		 udp_port;	/* a port, SRV_UDP_NONE or _SAME */
 	unsigned	 max_clients;
+	unsigned	 per_addr;	/* -a: clients per address, 0: any */
 	size_t		 sendq;
 	unsigned	 rate;		/* lines per second, 0: no limit */
 	int		 verbose;
@@ -110,8 +139,13 @@ enum src_kind {
 #define CONN_THROTTLED		0x08	/* over its rate; not reading */
 #define CONN_EOF		0x10	/* peer closed; finish its lines */
 #define CONN_HELD		0x20	/* hub back-pressure; not reading */
+#define CONN_RESET		0x40	/* close with a reset: it fell behind */
 
 struct client_set;
+
+/* A /who under way (conn.c): its client is not read until it is out. */
+#define CONN_LISTING		0x80
+struct who_listing;
 
 /* One chat client. */
 struct conn {
@@ -131,6 +165,7 @@ struct conn {
 	struct buf		 c_sendq;
 	double			 c_tokens;	/* rate limit bucket */
 	int64_t			 c_refill_ms;
+	struct who_listing	*c_listing;	/* a /who under way, or NULL */
 	TAILQ_ENTRY(conn)	 c_entry;	/* all clients */
 	TAILQ_ENTRY(conn)	 c_dirty;	/* clients with output */
 	TAILQ_ENTRY(conn)	 c_paused;	/* throttled or held */
@@ -156,11 +191,26 @@ struct chat_ops {
 	void	 (*unregister)(struct conn *);
 	/* 0, or -1 with EEXIST when another client has the name. */
 	int	 (*set_nick)(struct conn *, const char *nick);
-	/* The id of the client called nick (exact spelling in exact). */
-	uint64_t (*find)(const char *nick, char *exact, size_t len);
-	/* Call fn for every client of the server; return the count. */
-	unsigned (*foreach)(void (*fn)(const struct hub_client_info *,
-		    void *), void *arg);
+	/*
+	 * A whisper of len bytes for the client called nick, charged to
+	 * what it may be sent by others (srv_whisper_burst): its id, with
+	 * its name's exact spelling in exact; or 0 with errno ESRCH if
+	 * there is no such client, EAGAIN if it is receiving too much
+	 * (exact is filled then too).
+	 */
+	uint64_t (*whisper)(const char *nick, size_t len, char *exact,
+		    size_t exactlen);
+	/*
+	 * Call fn for the clients of the server from place *pos on (0:
+	 * the first), in an order that does not change, until fn returns
+	 * non-zero or max clients were seen; *pos moves past the last one
+	 * seen, or becomes HUB_SCAN_END after the last.  Returns how many
+	 * fn saw.  A long /who comes back for more as its client reads.
+	 */
+	unsigned (*scan)(uint64_t *pos, int (*fn)(const struct
+		    hub_client_info *, void *), void *arg, unsigned max);
+	/* How many clients the server has now. */
+	unsigned (*count)(void);
 	/*
 	 * Answer the client about what it has just published, once that
 	 * is in the server's order (chatd -C: once JetStream has it).
@@ -224,6 +274,12 @@ int	conn_read(struct conn *);
 int	conn_process(struct conn *, int64_t now_ms);
 int64_t	conn_throttle_ms(const struct conn *, int64_t now_ms);
 int	conn_flush(struct conn *);
+/*
+ * The flush path: a client with a /who under way (CONN_LISTING) gets
+ * its next part if its queue is below the mark.  Returns 1 if the
+ * client needs another round (wait until its socket is writable).
+ */
+int	conn_list_more(struct conn *);
 /* Bytes written to clients since the last call, for the scoreboard. */
 uint64_t conn_take_written(void);
 void	conn_format_who(const char *nick, const char *addr, char *buf,
@@ -261,7 +317,7 @@ void	clients_stop(struct client_set *, int64_t deadline_ms);
 /* listen.c */
 void	srv_opts_init(struct srv_opts *);
 /*
- * Apply option ch (one of b m p q r u v) with its argument: 1 if done,
+ * Apply option ch (one of a b m p q r u v) with its argument: 1 if done,
  * 0 if ch is not a shared option, -1 if arg is bad (*what names it).
  */
 int	srv_opts_set(struct srv_opts *, int ch, const char *arg,
@@ -270,15 +326,22 @@ int	srv_opts_set(struct srv_opts *, int ch, const char *arg,
 void	srv_open(const struct srv_opts *, struct srv_socks *);
 /* Tell a client "error: server full" and close it. */
 void	srv_refuse(int fd);
+/* Tell a client line (a PROTO_ error) and close it. */
+void	srv_refuse_with(int fd, const char *line);
+/* The burst of a client's whisper budget for a send queue of sendq. */
+size_t	srv_whisper_burst(size_t sendq);
 void	srv_listener_init(struct srv_listener *, int tcp_fd);
 /*
- * Accept one client, non-blocking, close-on-exec and TCP_NODELAY, its
- * address in addr.  Out of descriptors, the spare descriptor is given
- * up to tell one client the server is full; with no spare left, the
- * listener pauses (srv_accept_wait).  Returns the descriptor, or -1
+ * Accept one client, non-blocking, close-on-exec, TCP_NODELAY and
+ * keepalive (CHATD_KEEP*), its address in addr and the prefix it is
+ * counted by in prefix (NET_PREFIX_LEN bytes: net_addr_prefix).  Out
+ * of descriptors, the spare descriptor is given up to tell one client
+ * the server is full; with no spare left, the listener pauses
+ * (srv_accept_wait).  Returns the descriptor, or -1
  * when there is nothing more to accept now.
  */
-int	srv_accept(struct srv_listener *, char *addr, size_t len);
+int	srv_accept(struct srv_listener *, char *addr, size_t len,
+	    unsigned char *prefix);
 /* 0 if the listener may accept now, else ms until it may. */
 int64_t	srv_accept_wait(struct srv_listener *, int64_t now);
 

@@ -109,20 +109,28 @@ clients_event(struct client_set *cs, struct conn *c, int readable,
  * Write each client with output once, however many lines it got this
  * round.  What the socket does not take waits until it is writable
  * (CONN_WRITING).  A write that fails closes the client (a mark).
+ *
+ * A client with a /who under way gets its next part first, while it
+ * is still marked dirty, so what the part queues does not put it back
+ * on this round's list: one part per round, and it waits for its
+ * socket (writable at once if it took everything) for the next.
  */
 static void
 clients_flush(struct client_set *cs)
 {
 	struct conn	*c;
-	int		 r, was;
+	int		 r, was, more;
 
 	while ((c = TAILQ_FIRST(&cs->cs_dirty)) != NULL) {
 		TAILQ_REMOVE(&cs->cs_dirty, c, c_dirty);
+		more = (c->c_flags & CONN_LISTING) ? conn_list_more(c) : 0;
 		c->c_flags &= ~CONN_DIRTY;
 		if (c->c_flags & CONN_DEAD)
 			continue;
 		if ((r = conn_flush(c)) == -1)
 			continue;	/* closed; reaped next */
+		if (more)
+			r = 1;
 		was = c->c_flags & CONN_WRITING;
 		if (r == 1)
 			c->c_flags |= CONN_WRITING;

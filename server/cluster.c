@@ -443,6 +443,14 @@ cluster_who_remove(uint64_t id)
 
 static void	cluster_nick_key(const char *, char *, size_t);
 
+static int
+cluster_id_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* One entry of the presence bucket as the registry would give it. */
 static int
 cluster_who_get(kvStore *kv, const char *key, struct hub_client_info *ci)
@@ -467,32 +475,78 @@ cluster_who_get(kvStore *kv, const char *key, struct hub_client_info *ci)
 	return ok;
 }
 
-unsigned
-cluster_who_foreach(void (*fn)(const struct hub_client_info *, void *),
-    void *arg)
+/* The ids in the presence bucket, sorted; their number, or -1. */
+static int
+cluster_who_ids(uint64_t **ids)
 {
-	struct hub_client_info	 ci;
-	kvKeysList		 keys;
-	kvStore			*kv;
-	natsStatus		 s;
-	unsigned		 n = 0;
-	int			 i;
+	kvKeysList	 keys;
+	natsStatus	 s;
+	uint64_t	*v;
+	int		 i, n = 0;
 
-	if ((kv = cluster_kv(&cl.who, cl.who_bucket)) == NULL)
-		return 0;
+	*ids = NULL;
+	if (cluster_kv(&cl.who, cl.who_bucket) == NULL)
+		return -1;
 	memset(&keys, 0, sizeof(keys));
-	if ((s = kvStore_Keys(&keys, kv, NULL)) != NATS_OK) {
-		if (s != NATS_NOT_FOUND)	/* NOT_FOUND: nobody */
-			log_warnx("who: %s", natsStatus_GetText(s));
-		return 0;
+	if ((s = kvStore_Keys(&keys, cl.who, NULL)) != NATS_OK) {
+		if (s == NATS_NOT_FOUND)	/* nobody */
+			return 0;
+		log_warnx("who: %s", natsStatus_GetText(s));
+		return -1;
+	}
+	if ((v = calloc((size_t)keys.Count + 1, sizeof(*v))) == NULL) {
+		kvKeysList_Destroy(&keys);
+		return -1;
 	}
 	for (i = 0; i < keys.Count; i++)
-		if (cluster_who_get(kv, keys.Keys[i], &ci)) {
-			fn(&ci, arg);
+		if (sscanf(keys.Keys[i], "%" SCNu64, &v[n]) == 1)
 			n++;
-		}
 	kvKeysList_Destroy(&keys);
+	qsort(v, (size_t)n, sizeof(*v), cluster_id_cmp);
+	*ids = v;
 	return n;
+}
+
+unsigned
+cluster_who_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *,
+    void *), void *arg, unsigned max)
+{
+	struct hub_client_info	 ci;
+	uint64_t		*ids;
+	unsigned		 seen = 0;
+	char			 key[32];
+	int			 i, n;
+
+	if ((n = cluster_who_ids(&ids)) <= 0) {
+		*pos = HUB_SCAN_END;
+		return 0;
+	}
+	for (i = 0; i < n && ids[i] < *pos; i++)
+		;
+	for (; i < n && seen < max; i++) {
+		snprintf(key, sizeof(key), "%" PRIu64, ids[i]);
+		if (!cluster_who_get(cl.who, key, &ci))
+			continue;	/* gone meanwhile */
+		seen++;
+		if (fn(&ci, arg) != 0) {
+			i++;
+			break;
+		}
+	}
+	*pos = i < n ? ids[i] : HUB_SCAN_END;
+	free(ids);
+	return seen;
+}
+
+unsigned
+cluster_who_count(void)
+{
+	uint64_t	*ids;
+	int		 n;
+
+	n = cluster_who_ids(&ids);
+	free(ids);
+	return n > 0 ? (unsigned)n : 0;
 }
 
 /*

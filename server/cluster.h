@@ -96,13 +96,16 @@ void	cluster_nick_respell(const char *nick, uint64_t id);
 uint64_t cluster_nick_find(const char *nick, char *exact, size_t len);
 /*
  * The presence bucket, for /who: every client of every host.  put on
- * arrival and rename, remove on departure; foreach calls fn for each
- * (one request per client) and returns how many.
+ * arrival and rename, remove on departure.  scan is chat_ops.scan over
+ * the bucket, in the order of the clients' ids (*pos: the next id to
+ * look at), one request for the list and one per client; count is how
+ * many entries it has.
  */
 void	cluster_who_put(uint64_t id, const char *nick, const char *addr);
 void	cluster_who_remove(uint64_t id);
-unsigned cluster_who_foreach(void (*fn)(const struct hub_client_info *,
-	    void *), void *arg);
+unsigned cluster_who_scan(uint64_t *pos, int (*fn)(const struct
+	    hub_client_info *, void *), void *arg, unsigned max);
+unsigned cluster_who_count(void);
 /*
  * Hosts (the bridge): join once, beat every CLUSTER_BEAT_MS; reap
  * calls fn for every client of every host found dead whose clean-up

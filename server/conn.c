@@ -8,7 +8,9 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "chatd.h"
 #include "history.h"
 #include "log.h"
+#include "net.h"
 #include "sanitize.h"
 
 /* Room for a sanitised line and its NUL. */
@@ -38,6 +41,7 @@ static void	conn_publishf(struct conn *, uint64_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	conn_replyf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+static size_t	who_mark(void);
 
 void
 conn_setup(const struct chat_ops *o, size_t sendq, unsigned rate)
@@ -71,7 +75,8 @@ conn_new(struct client_set *cs, int fd, const char *addr, uint64_t id,
 
 /*
  * Close the socket, sending what is left of the queue (a "Goodbye." or
- * an error line) if the socket takes it at once, and free the client.
+ * an error line) if the socket takes it at once, and free the client;
+ * one dropped for falling behind is reset instead (conn_send).
  * Unread input is drained first: closing with unread data makes the
  * kernel send a reset, which could destroy the last line in flight.
  */
@@ -81,6 +86,12 @@ conn_free(struct conn *c)
 	char	scratch[4096];
 	int	i;
 
+	if (c->c_fd != -1 && (c->c_flags & CONN_RESET)) {
+		if (net_reset(c->c_fd) == -1)
+			log_debug("SO_LINGER %s: %s", c->c_addr,
+			    strerror(errno));
+		c->c_fd = -1;
+	}
 	if (c->c_fd != -1) {
 		if (c->c_sendq.b_len > 0 && write(c->c_fd,
 		    buf_head(&c->c_sendq), c->c_sendq.b_len) == -1 &&
@@ -94,6 +105,7 @@ conn_free(struct conn *c)
 		c->c_fd = -1;
 	}
 	buf_free(&c->c_sendq);
+	free(c->c_listing);
 	free(c->c_reason);
 	free(c);
 }
@@ -132,6 +144,12 @@ conn_send(struct conn *c, const char *text, size_t len)
 		if (conn_flush(c) == -1)
 			return;
 		if (buf_append(&c->c_sendq, text, len) == -1) {
+			/*
+			 * Its socket is full too: what the kernel holds for
+			 * it would stay pinned for as long as the peer keeps
+			 * the connection open.  A reset frees it at once.
+			 */
+			c->c_flags |= CONN_RESET;
 			conn_close(c, PROTO_REASON_SENDQ);
 			return;
 		}
@@ -295,6 +313,11 @@ conn_throttle_ms(const struct conn *c, int64_t now)
 {
 	double	tokens;
 
+	/* A listing under way: the flush path ends it, then a round. */
+	if (c->c_flags & CONN_LISTING)
+		return -1;
+	if (rate_limit == 0)
+		return 0;
 	tokens = c->c_tokens + (double)(now - c->c_refill_ms) * rate_limit /
 	    1000.0;
 	if (tokens >= 1.0)
@@ -330,9 +353,15 @@ conn_process(struct conn *c, int64_t now)
 	size_t			n;
 	int			why;
 
-	while (c->c_inoff < c->c_inlen && !(c->c_flags & CONN_DEAD)) {
-		why = c->c_set->cs_hold ? CONN_HELD :
-		    !conn_may_send(c, now) ? CONN_THROTTLED : 0;
+	while (!(c->c_flags & CONN_DEAD)) {
+		/* A /who under way: its lines go out before the next. */
+		if (c->c_flags & CONN_LISTING)
+			why = CONN_THROTTLED;
+		else if (c->c_inoff >= c->c_inlen)
+			break;
+		else
+			why = c->c_set->cs_hold ? CONN_HELD :
+			    !conn_may_send(c, now) ? CONN_THROTTLED : 0;
 		if (why != 0) {
 			c->c_flags |= why;
 			clients_pause(c->c_set, c);
@@ -422,62 +451,248 @@ cmd_nick(struct conn *c, char *args)
 	conn_publishf(c, 0, PROTO_NICK_CHANGED, old, c->c_nick);
 }
 
-/* /who collects the list first: the count line comes before it. */
-struct who_list {
-	struct buf	wl_buf;
+/*
+ * /who [PATTERN], streamed.  The listing is not queued whole: a server
+ * of 10,000 clients would put ~300 KB in one queue at once, past a
+ * small -q, and stall everyone else while it is built.  The client
+ * keeps a place in the list (a registry slot in chatd, a place in the
+ * client list in chatd-select) and the flush path adds the next part
+ * only when its queue is below WHO_MARK, a little per round, so a long
+ * listing goes out as fast as the client reads it and between other
+ * clients' turns.  With a PATTERN, two passes: the first counts (the
+ * count line comes first), the second lists; without, the count is the
+ * server's.  A step looks at no more than WHO_STEP clients.  Entries
+ * are listed as they are when sent.
+ *
+ * The cost goes to the client's rate budget, as a debt that its next
+ * lines wait for: one line for every WHO_PER_LINE entries listed, and
+ * for every WHO_SCAN_PER_LINE looked at and not listed (counted, or
+ * not matching PATTERN).  One line buys about 1 KiB of listing, the
+ * longest line a client may send, so /who on a large server is paid
+ * for over time, and however often a client asks, its listings cost
+ * the server no more per second than its rate in long lines.  Free
+ * registry slots cost nothing: hub_client_scan passes them without a
+ * copy.  The client is not read until its listing is out: its next
+ * lines are answered in order, after it.
+ */
+#define WHO_MARK		4096	/* bytes queued: add no more */
+#define WHO_STEP		256	/* clients looked at per round */
+#define WHO_PER_LINE		32.0	/* entries listed per line of rate */
+#define WHO_SCAN_PER_LINE	256.0	/* clients looked at, not listed */
+
+enum who_pass {
+	WHO_COUNTING,
+	WHO_LISTING
+};
+
+struct who_listing {
+	enum who_pass	 wl_pass;
+	uint64_t	 wl_pos;		/* the scan's place */
+	unsigned	 wl_count;		/* matches counted */
+	unsigned	 wl_step;		/* listed this step */
+	struct conn	*wl_conn;		/* the client asking */
+	/* The pattern as given, and in lower case for matching; "": all. */
+	char		 wl_pattern[PROTO_WHO_PATTERN_MAX + 1];
+	char		 wl_lower[PROTO_WHO_PATTERN_MAX + 1];
 };
 
 static void
-who_add(const struct hub_client_info *ci, void *arg)
+lower(char *dst, const char *src, size_t len)
 {
-	struct who_list	*wl = arg;
-	char		 line[PROTO_WHO_MAX + PROTO_ADDR_MAX + 16];
-	char		 who[PROTO_WHO_MAX];
-	int		 n;
+	size_t	i;
 
+	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+/*
+ * Does the client match the listing's pattern?  Nickname or address,
+ * case ignored: both sides in lower case (fnmatch has no portable flag
+ * for it).  No FNM_PATHNAME or FNM_PERIOD: '*' matches any character.
+ */
+static int
+who_matches(const struct who_listing *wl, const struct hub_client_info *ci)
+{
+	char	s[PROTO_ADDR_MAX];
+
+	if (wl->wl_lower[0] == '\0')
+		return 1;
+	lower(s, ci->ci_nick, sizeof(s));
+	if (s[0] != '\0' && fnmatch(wl->wl_lower, s, 0) == 0)
+		return 1;
+	lower(s, ci->ci_addr, sizeof(s));
+	return fnmatch(wl->wl_lower, s, 0) == 0;
+}
+
+/* The first pass: count. */
+static int
+who_count(const struct hub_client_info *ci, void *arg)
+{
+	struct who_listing	*wl = arg;
+
+	if (who_matches(wl, ci))
+		wl->wl_count++;
+	return 0;
+}
+
+/* The second pass: one line per match; stop at the mark. */
+static int
+who_list(const struct hub_client_info *ci, void *arg)
+{
+	struct who_listing	*wl = arg;
+	struct conn		*c = wl->wl_conn;
+	char			 who[PROTO_WHO_MAX];
+
+	if (!who_matches(wl, ci))
+		return 0;
 	if (ci->ci_nick[0] != '\0')
-		n = snprintf(line, sizeof(line), PROTO_WHO_NAMED, ci->ci_nick,
-		    ci->ci_addr);
+		conn_sendf(c, PROTO_WHO_NAMED, ci->ci_nick, ci->ci_addr);
 	else {
 		conn_format_who(ci->ci_nick, ci->ci_addr, who, sizeof(who));
-		n = snprintf(line, sizeof(line), PROTO_WHO_UNNAMED, who);
+		conn_sendf(c, PROTO_WHO_UNNAMED, who);
 	}
-	if (n > 0 && (size_t)n < sizeof(line))
-		(void)buf_append(&wl->wl_buf, line, (size_t)n);
+	wl->wl_step++;
+	return c->c_sendq.b_len >= who_mark();
+}
+
+/*
+ * The mark: a part is added only below it, and then at most one entry
+ * more, so a listing never fills the queue (-q is at least 4 KiB, an
+ * entry at most ~150 bytes); what broadcasts leave room for is theirs.
+ */
+static size_t
+who_mark(void)
+{
+	return sendq_limit / 4 < WHO_MARK ? sendq_limit / 4 : WHO_MARK;
+}
+
+/* The listing's cost, as a debt on the client's rate budget. */
+static void
+who_charge(struct conn *c, unsigned looked, unsigned listed)
+{
+	if (rate_limit == 0)
+		return;
+	c->c_tokens -= listed / WHO_PER_LINE +
+	    (looked - listed) / WHO_SCAN_PER_LINE;
+}
+
+/* On the client's flush list, so the flush path takes it up. */
+static void
+conn_mark_dirty(struct conn *c)
+{
+	if (!(c->c_flags & CONN_DIRTY)) {
+		c->c_flags |= CONN_DIRTY;
+		clients_dirty(c->c_set, c);
+	}
 }
 
 static void
-cmd_who(struct conn *c)
+cmd_who(struct conn *c, const char *pattern)
 {
-	struct who_list	wl;
-	unsigned	n;
+	struct who_listing	*wl;
 
-	buf_init(&wl.wl_buf, (size_t)-1);
-	n = ops->foreach(who_add, &wl);
-	conn_sendf(c, PROTO_WHO_COUNT, n);
-	if (wl.wl_buf.b_len > 0)
-		conn_send(c, buf_head(&wl.wl_buf), wl.wl_buf.b_len);
-	buf_free(&wl.wl_buf);
+	if (strchr(pattern, ' ') != NULL) {
+		conn_send(c, PROTO_WHO_USAGE, sizeof(PROTO_WHO_USAGE) - 1);
+		return;
+	}
+	if (strlen(pattern) > PROTO_WHO_PATTERN_MAX) {
+		conn_send(c, PROTO_WHO_TOO_LONG,
+		    sizeof(PROTO_WHO_TOO_LONG) - 1);
+		return;
+	}
+	if ((wl = calloc(1, sizeof(*wl))) == NULL) {
+		log_warn("calloc");
+		conn_send(c, PROTO_NICK_BUSY, sizeof(PROTO_NICK_BUSY) - 1);
+		return;
+	}
+	wl->wl_pass = WHO_COUNTING;	/* PATTERN: count the matches */
+	wl->wl_conn = c;
+	snprintf(wl->wl_pattern, sizeof(wl->wl_pattern), "%s", pattern);
+	lower(wl->wl_lower, pattern, sizeof(wl->wl_lower));
+	c->c_listing = wl;
+	if (pattern[0] == '\0') {
+		conn_sendf(c, PROTO_WHO_COUNT, ops->count());
+		wl->wl_pass = WHO_LISTING;
+	}
+	/* conn_process pauses the client; the flush path lists. */
+	c->c_flags |= CONN_LISTING;
+	conn_mark_dirty(c);
 }
 
+/* The listing is out: forget it (conn_free does, if the client goes). */
+static void
+who_end(struct conn *c)
+{
+	free(c->c_listing);
+	c->c_listing = NULL;
+	c->c_flags &= ~CONN_LISTING;
+}
+
+/*
+ * One step of a listing, from the flush path: it only queues, to this
+ * client alone.  After the last step the client needs one more round
+ * too, for clients_resume to read it again.
+ */
+int
+conn_list_more(struct conn *c)
+{
+	struct who_listing	*wl = c->c_listing;
+	unsigned		 looked;
+
+	if (wl == NULL || (c->c_flags & CONN_DEAD))
+		return 0;
+	if (c->c_sendq.b_len >= who_mark())
+		return 1;
+	wl->wl_step = 0;
+	looked = ops->scan(&wl->wl_pos, wl->wl_pass == WHO_COUNTING ?
+	    who_count : who_list, wl, WHO_STEP);
+	who_charge(c, looked, wl->wl_step);
+	if (wl->wl_pos != HUB_SCAN_END)
+		return 1;
+	if (wl->wl_pass == WHO_LISTING) {
+		who_end(c);
+		return 1;
+	}
+	conn_sendf(c, PROTO_WHO_MATCHING, wl->wl_count, wl->wl_pattern);
+	wl->wl_pass = WHO_LISTING;
+	wl->wl_pos = 0;
+	return 1;
+}
+
+/*
+ * /msg NAME TEXT.  What NAME may be sent by everyone else together is
+ * bounded (chat_ops whisper): past it the sender is told to try again
+ * later, and NAME keeps reading at its own pace instead of being
+ * dropped for a send queue that others filled.
+ */
 static void
 cmd_msg(struct conn *c, char *args)
 {
 	char		 exact[PROTO_NICK_MAX + 1], who[PROTO_WHO_MAX];
 	char		*text;
 	uint64_t	 id;
+	int		 n;
 
 	text = next_word(args);
 	if (*args == '\0' || *text == '\0') {
 		conn_send(c, PROTO_MSG_USAGE, sizeof(PROTO_MSG_USAGE) - 1);
 		return;
 	}
-	if (strlen(args) > PROTO_NICK_MAX ||
-	    (id = ops->find(args, exact, sizeof(exact))) == 0) {
+	conn_who(c, who, sizeof(who));
+	/* The line NAME would get: what its budget is charged. */
+	n = snprintf(NULL, 0, PROTO_WHISPER, who, text);
+	if (strlen(args) > PROTO_NICK_MAX || n < 0) {
 		conn_sendf(c, PROTO_MSG_NO_SUCH, args);
 		return;
 	}
-	conn_who(c, who, sizeof(who));
+	if ((id = ops->whisper(args, (size_t)n, exact, sizeof(exact))) == 0) {
+		if (errno == EAGAIN)
+			conn_sendf(c, PROTO_MSG_TOO_MUCH, exact);
+		else
+			conn_sendf(c, PROTO_MSG_NO_SUCH, args);
+		return;
+	}
 	conn_publishf(c, id, PROTO_WHISPER, who, text);
 	conn_sendf(c, PROTO_MSG_OK, exact);
 }
@@ -554,7 +769,7 @@ conn_command(struct conn *c, char *line)
 	if (strcmp(line, "nick") == 0)
 		cmd_nick(c, args);
 	else if (strcmp(line, "who") == 0)
-		cmd_who(c);
+		cmd_who(c, args);
 	else if (strcmp(line, "msg") == 0)
 		cmd_msg(c, args);
 	else if (strcmp(line, "me") == 0)

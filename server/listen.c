@@ -18,6 +18,7 @@
 #include "ev.h"
 #include "log.h"
 #include "net.h"
+#include "udp.h"
 #include "util.h"
 
 /* How often -p 0 retries to find a port free for both TCP and UDP. */
@@ -33,6 +34,7 @@ srv_opts_init(struct srv_opts *o)
 	o->tcp_port = CHATD_PORT;
 	o->udp_port = SRV_UDP_SAME;
 	o->max_clients = CHATD_MAX_CLIENTS;
+	o->per_addr = CHATD_PER_ADDR;
 	o->sendq = CHATD_SENDQ;
 	o->rate = CHATD_RATE;
 }
@@ -43,6 +45,12 @@ srv_opts_set(struct srv_opts *o, int ch, const char *arg, const char **what)
 	unsigned long	v;
 
 	switch (ch) {
+	case 'a':
+		*what = "max-per-address";
+		if (parse_uint(arg, 0, 1000000, &v) == -1)
+			return -1;
+		o->per_addr = (unsigned)v;
+		return 1;
 	case 'b':
 		*what = "bind address";
 		if (!net_addr_valid(arg))
@@ -124,14 +132,39 @@ srv_open(const struct srv_opts *o, struct srv_socks *sk)
 	else if (net_local_addr(sk->udp_fd, sk->udp_addr,
 	    sizeof(sk->udp_addr)) == -1)
 		fatal("getsockname");
+	/* Before the workers fork, so that they share the rate limit. */
+	if (sk->udp_fd != -1 && udp_init() == -1)
+		fatal("udp rate limit table");
+}
+
+void
+srv_refuse_with(int fd, const char *line)
+{
+	if (write(fd, line, strlen(line)) == -1)
+		log_debug("write: %s", strerror(errno));
+	close(fd);
 }
 
 void
 srv_refuse(int fd)
 {
-	if (write(fd, PROTO_FULL, sizeof(PROTO_FULL) - 1) == -1)
-		log_debug("write: %s", strerror(errno));
-	close(fd);
+	srv_refuse_with(fd, PROTO_FULL);
+}
+
+/*
+ * A quarter of the send queue at most, so whispers alone never fill
+ * it, yet room for one whisper of the longest line.
+ */
+size_t
+srv_whisper_burst(size_t sendq)
+{
+	size_t	burst = CHATD_WHISPER_BURST;
+
+	if (burst > sendq / 4)
+		burst = sendq / 4;
+	if (burst < HUB_TEXT_MAX)
+		burst = HUB_TEXT_MAX;
+	return burst;
 }
 
 void
@@ -188,7 +221,8 @@ srv_accept_wait(struct srv_listener *l, int64_t now)
 }
 
 int
-srv_accept(struct srv_listener *l, char *addr, size_t len)
+srv_accept(struct srv_listener *l, char *addr, size_t len,
+    unsigned char *prefix)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		sslen = sizeof(ss);
@@ -210,7 +244,15 @@ srv_accept(struct srv_listener *l, char *addr, size_t len)
 	}
 	if (net_addr_format((struct sockaddr *)&ss, addr, len) == -1)
 		snprintf(addr, len, "unknown:0");
+	/* Not IP (cannot happen on these sockets): counted as one. */
+	if (net_addr_prefix((struct sockaddr *)&ss, prefix) == -1)
+		memset(prefix, 0, NET_PREFIX_LEN);
 	if (net_set_nodelay(fd) == -1)
 		log_debug("TCP_NODELAY %s: %s", addr, strerror(errno));
+	if (net_set_sndbuf(fd, CHATD_SOCK_SNDBUF) == -1)
+		log_debug("SO_SNDBUF %s: %s", addr, strerror(errno));
+	if (net_set_keepalive(fd, CHATD_KEEPIDLE, CHATD_KEEPINTVL,
+	    CHATD_KEEPCNT) == -1)
+		log_debug("keepalive %s: %s", addr, strerror(errno));
 	return fd;
 }

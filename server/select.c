@@ -28,6 +28,12 @@
  * more is told "error: server full" and closed.  And every read, every
  * copy of every broadcast and every write runs on one CPU.
  *
+ * With -1 the loop delivers as the seed's own server did: every line
+ * of a broadcast is written to each recipient with its own send() the
+ * moment it is made, and a recipient whose socket is full holds up the
+ * whole server until it takes the line (sel_send_now).  That is the
+ * teaching baseline: what batching the writes buys, measured.
+ *
  * The protocol itself -- framing, commands, send queues, the rate limit
  * -- is conn.c, shared with chatd, and so are the UDP service, udp.c,
  * and the client lists with the work that ends each round, clients.c.
@@ -51,6 +57,7 @@
 
 #include "chatd.h"
 #include "ev.h"
+#include "limit.h"
 #include "log.h"
 #include "longopt.h"
 #include "net.h"
@@ -58,9 +65,26 @@
 
 /* Clients accepted per round, so a crowd arriving cannot starve talkers. */
 #define SEL_ACCEPT_BATCH	64
+/*
+ * -1: how long one blocking send may hold up the server before its
+ * client is dropped, so that a client that stops reading cannot stop
+ * the seed's model for good.
+ */
+#define SEL_SEND_WAIT_MS	2000
 
 /* The options; set by main, read-only after. */
 static struct srv_opts	opt;
+static int		one_by_one;	/* -1: the seed's delivery */
+
+/*
+ * What chatd keeps in the hub's registry for a client, kept here by its
+ * descriptor (every client's is below FD_SETSIZE): the address-table
+ * entry it counts in, and the budget of whispers it may be sent.
+ */
+struct sel_peer {
+	unsigned	 sp_addr_ref;	/* UINT32_MAX: not counted */
+	_Atomic int64_t	 sp_recv_tat;
+};
 
 /* The whole server: its descriptors and its clients. */
 static struct {
@@ -69,6 +93,8 @@ static struct {
 	int			 sig_fd[2];	/* self-pipe: handlers write */
 	uint64_t		 last_id;
 	struct client_set	 clients;	/* the clients (clients.c) */
+	struct limit_table	 addrs;		/* clients per address (-a) */
+	struct sel_peer		 peers[FD_SETSIZE];
 } s;
 
 static volatile sig_atomic_t	got_term;
@@ -76,16 +102,18 @@ static volatile sig_atomic_t	got_term;
 static void	sel_publish(uint64_t, uint64_t, const char *, size_t);
 static void	sel_unregister(struct conn *);
 static int	sel_set_nick(struct conn *, const char *);
-static uint64_t	sel_find(const char *, char *, size_t);
-static unsigned	sel_foreach(void (*)(const struct hub_client_info *,
-		    void *), void *);
+static uint64_t	sel_whisper(const char *, size_t, char *, size_t);
+static unsigned	sel_scan(uint64_t *, int (*)(const struct
+		    hub_client_info *, void *), void *, unsigned);
+static unsigned	sel_count(void);
 
 static const struct chat_ops sel_ops = {
 	.publish = sel_publish,
 	.unregister = sel_unregister,
 	.set_nick = sel_set_nick,
-	.find = sel_find,
-	.foreach = sel_foreach
+	.whisper = sel_whisper,
+	.scan = sel_scan,
+	.count = sel_count
 };
 
 static void __attribute__((noreturn))
@@ -94,9 +122,11 @@ usage(int status)
 	FILE	*f = status == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: chatd-select [-hvV] [-b address] [-p port] "
+	    "usage: chatd-select [-1hvV] [-b address] [-p port] "
 	    "[-u port|none]\n"
-	    "                    [-m max-clients] [-q sendq] [-r rate]\n");
+	    "                    [-a max-per-address] [-m max-clients] "
+	    "[-q sendq]\n"
+	    "                    [-r rate]\n");
 	exit(status);
 }
 
@@ -114,10 +144,47 @@ bad_option(const char *what, const char *value)
  */
 
 /*
- * Publishing is delivering: the line goes into every send queue now, so
- * the order in which lines are published is the one order every client
- * sees.  A client whose queue overflows on the way is only marked
- * closed (conn.c); its departure is published after the round, by
+ * -1: write c's queue now, waiting for the socket as a blocking send()
+ * would, for at most SEL_SEND_WAIT_MS.  The queue holds this broadcast
+ * line, after whatever c was owed before it (its welcome, say), so the
+ * order is kept.  The whole server waits meanwhile: that is the model.
+ */
+static void
+sel_send_now(struct conn *c)
+{
+	struct timeval	 tv;
+	fd_set		 wset;
+	int64_t		 deadline, left;
+	int		 r;
+
+	deadline = now_ms() + SEL_SEND_WAIT_MS;
+	while ((r = conn_flush(c)) == 1) {
+		if ((left = deadline - now_ms()) <= 0) {
+			c->c_flags |= CONN_RESET;
+			conn_close(c, PROTO_REASON_SENDQ);
+			return;
+		}
+		FD_ZERO(&wset);
+		FD_SET(c->c_fd, &wset);
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000;
+		if (select(c->c_fd + 1, NULL, &wset, NULL, &tv) == -1) {
+			if (errno != EINTR)
+				fatal("select");
+			/* Stopping: the line stays queued for sel_stop. */
+			if (got_term)
+				return;
+		}
+	}
+}
+
+/*
+ * Publishing is delivering: the line goes into every send queue now,
+ * written once per client at the end of the round; or, with -1, written
+ * to each at once, one send() per recipient per line.  The order in
+ * which lines are published is the one order every client sees.  A
+ * client whose queue overflows on the way is only marked closed
+ * (conn.c); its departure is published after the round, by
  * clients_end_round, never from inside this walk.
  */
 static void
@@ -128,14 +195,22 @@ sel_publish(uint64_t origin, uint64_t target, const char *text, size_t len)
 	if (target == 0)
 		conn_history_add(text, len);
 	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
-		conn_deliver(c, origin, target, text, len);
+		if (conn_deliver(c, origin, target, text, len) && one_by_one)
+			sel_send_now(c);
 }
 
-/* The client list is the registry: a reaped client is already off it. */
+/*
+ * The client list is the registry: a reaped client is already off it.
+ * Its address counts one client less.
+ */
 static void
 sel_unregister(struct conn *c)
 {
-	(void)c;
+	struct sel_peer	*p = &s.peers[c->c_fd];
+
+	if (p->sp_addr_ref != UINT32_MAX)
+		limit_addr_release(&s.addrs, p->sp_addr_ref);
+	p->sp_addr_ref = UINT32_MAX;
 }
 
 /* The live client called nick, case ignored, or NULL. */
@@ -164,35 +239,65 @@ sel_set_nick(struct conn *c, const char *nick)
 	return 0;
 }
 
+/* A whisper for nick, charged to its budget as in chatd (hub.c). */
 static uint64_t
-sel_find(const char *nick, char *exact, size_t len)
+sel_whisper(const char *nick, size_t len, char *exact, size_t exactlen)
 {
 	struct conn	*c;
 
-	if ((c = sel_lookup(nick)) == NULL)
+	if ((c = sel_lookup(nick)) == NULL) {
+		errno = ESRCH;
 		return 0;
-	snprintf(exact, len, "%s", c->c_nick);
+	}
+	snprintf(exact, exactlen, "%s", c->c_nick);
+	if (limit_budget_take(&s.peers[c->c_fd].sp_recv_tat, now_ms() * 1000,
+	    len, CHATD_WHISPER_RATE, srv_whisper_burst(opt.sendq)) == -1) {
+		errno = EAGAIN;
+		return 0;
+	}
 	return c->c_id;
 }
 
+/*
+ * The client list, a part at a time (a long /who).  The place is the
+ * id of the next client to look at: the list is in id order (a
+ * newcomer gets the next id and goes at the tail), and a client that
+ * leaves in between takes no place with it.  Finding the place again
+ * is a walk from the head, bounded by the FD_SETSIZE clients the model
+ * can hold.
+ */
 static unsigned
-sel_foreach(void (*fn)(const struct hub_client_info *, void *), void *arg)
+sel_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *, void *),
+    void *arg, unsigned max)
 {
 	struct hub_client_info	 ci;
 	struct conn		*c;
 	unsigned		 n = 0;
 
-	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry) {
+	TAILQ_FOREACH(c, &s.clients.cs_all, c_entry)
+		if (c->c_id >= *pos)
+			break;
+	for (; c != NULL && n < max; c = TAILQ_NEXT(c, c_entry)) {
 		if (c->c_flags & CONN_DEAD)
 			continue;
 		memset(&ci, 0, sizeof(ci));
 		ci.ci_id = c->c_id;
 		snprintf(ci.ci_nick, sizeof(ci.ci_nick), "%s", c->c_nick);
 		snprintf(ci.ci_addr, sizeof(ci.ci_addr), "%s", c->c_addr);
-		fn(&ci, arg);
 		n++;
+		if (fn(&ci, arg) != 0) {
+			c = TAILQ_NEXT(c, c_entry);
+			break;
+		}
 	}
+	*pos = c != NULL ? c->c_id : HUB_SCAN_END;
 	return n;
+}
+
+static unsigned
+sel_count(void)
+{
+	return s.clients.cs_count;
 }
 
 /* Take the clients waiting on the listening socket. */
@@ -201,10 +306,13 @@ sel_accept(int64_t now)
 {
 	struct conn		*c;
 	char			 addr[PROTO_ADDR_MAX];
-	int			 fd, i;
+	unsigned char		 prefix[NET_PREFIX_LEN];
+	unsigned		 ref;
+	int			 fd, i, over;
 
 	for (i = 0; i < SEL_ACCEPT_BATCH; i++) {
-		if ((fd = srv_accept(&s.listener, addr, sizeof(addr))) == -1)
+		if ((fd = srv_accept(&s.listener, addr, sizeof(addr),
+		    prefix)) == -1)
 			return;
 		/*
 		 * select() cannot watch a descriptor of FD_SETSIZE or more:
@@ -217,12 +325,26 @@ sel_accept(int64_t now)
 			srv_refuse(fd);
 			continue;
 		}
+		ref = UINT32_MAX;
+		if (opt.per_addr != 0 && limit_addr_take(&s.addrs, prefix,
+		    opt.per_addr, &ref) == -1) {
+			over = errno == EDQUOT;
+			log_debug("%s refused: %s", addr, over ?
+			    "too many connections from it" :
+			    "server full (address table)");
+			srv_refuse_with(fd, over ? PROTO_PER_ADDR : PROTO_FULL);
+			continue;
+		}
 		if ((c = conn_new(&s.clients, fd, addr, ++s.last_id, 0,
 		    now)) == NULL) {
 			log_warn("conn_new");
+			if (ref != UINT32_MAX)
+				limit_addr_release(&s.addrs, ref);
 			srv_refuse(fd);
 			continue;
 		}
+		s.peers[fd].sp_addr_ref = ref;
+		atomic_store(&s.peers[fd].sp_recv_tat, 0);
 		clients_add(&s.clients, c);
 		log_debug("%s connected (id %llu)", addr,
 		    (unsigned long long)c->c_id);
@@ -341,6 +463,20 @@ sel_loop(void)
 	}
 }
 
+/* The address table, for at most as many clients as select() can take. */
+static void
+sel_addrs_init(void)
+{
+	unsigned	n = opt.max_clients < FD_SETSIZE ? opt.max_clients :
+			    FD_SETSIZE;
+
+	s.addrs.lt_n = limit_table_slots(n);
+	s.addrs.lt_seed = limit_seed();
+	if ((s.addrs.lt_tab = calloc(s.addrs.lt_n,
+	    sizeof(*s.addrs.lt_tab))) == NULL)
+		fatal("calloc");
+}
+
 /* Async-signal-safe: set the flag and wake select() through the pipe. */
 static void
 sel_signal(int sig)
@@ -400,8 +536,11 @@ main(int argc, char *argv[])
 		printf("chatd-select %s\n", VERSION);
 		exit(0);
 	}
-	while ((ch = getopt(argc, argv, "b:hm:p:q:r:u:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "1a:b:hm:p:q:r:u:vV")) != -1) {
 		switch (ch) {
+		case '1':
+			one_by_one = 1;
+			break;
 		case 'h':
 			usage(0);
 		case 'V':
@@ -433,7 +572,10 @@ main(int argc, char *argv[])
 	/* No event set to keep up to date: sel_fill reads the flags. */
 	clients_init(&s.clients, &(struct client_hooks){ NULL, NULL, NULL });
 	conn_setup(&sel_ops, opt.sendq, opt.rate);
+	sel_addrs_init();
 
+	if (one_by_one)
+		log_info("delivering one send() per recipient per line (-1)");
 	log_info("ready tcp=%s udp=%s", s.sk.tcp_addr, s.sk.udp_addr);
 	sel_loop();
 }

@@ -57,9 +57,10 @@ static volatile sig_atomic_t	got_term;
 static void	worker_publish(uint64_t, uint64_t, const char *, size_t);
 static void	worker_unregister(struct conn *);
 static int	worker_set_nick(struct conn *, const char *);
-static uint64_t	worker_find(const char *, char *, size_t);
-static unsigned	worker_foreach(void (*)(const struct hub_client_info *,
-		    void *), void *);
+static uint64_t	worker_whisper(const char *, size_t, char *, size_t);
+static unsigned	worker_scan(uint64_t *, int (*)(const struct
+		    hub_client_info *, void *), void *, unsigned);
+static unsigned	worker_count(void);
 static void	worker_rearm(struct conn *);
 static void	worker_release(struct conn *);
 static void	worker_drain(void);
@@ -69,23 +70,26 @@ static const struct chat_ops worker_ops = {
 	.publish = worker_publish,
 	.unregister = worker_unregister,
 	.set_nick = worker_set_nick,
-	.find = worker_find,
-	.foreach = worker_foreach
+	.whisper = worker_whisper,
+	.scan = worker_scan,
+	.count = worker_count
 };
 
 #ifdef CHATD_CLUSTER
 static void	worker_cluster_reply(struct conn *, const char *, size_t);
 static void	worker_cluster_unregister(struct conn *);
 static int	worker_cluster_set_nick(struct conn *, const char *);
-static uint64_t	worker_cluster_find(const char *, char *, size_t);
+static uint64_t	worker_cluster_whisper(const char *, size_t, char *,
+		    size_t);
 
 /* chatd -C: what clients say goes through the stream (cluster.h). */
 static const struct chat_ops worker_cluster_ops = {
 	.publish = worker_publish,
 	.unregister = worker_cluster_unregister,
 	.set_nick = worker_cluster_set_nick,
-	.find = worker_cluster_find,
-	.foreach = cluster_who_foreach,
+	.whisper = worker_cluster_whisper,
+	.scan = cluster_who_scan,
+	.count = cluster_who_count,
 	.reply = worker_cluster_reply
 };
 #endif
@@ -150,9 +154,19 @@ worker_set_nick(struct conn *c, const char *nick)
 }
 
 static uint64_t
-worker_find(const char *nick, char *exact, size_t len)
+worker_whisper(const char *nick, size_t len, char *exact, size_t exactlen)
 {
-	return hub_client_find(w.hub, nick, exact, len);
+	return hub_client_whisper(w.hub, nick, len, CHATD_WHISPER_RATE,
+	    srv_whisper_burst(conf.opts.sendq), now_ms() * 1000, exact,
+	    exactlen);
+}
+
+/* The registry, a part at a time, from a slot on (a long /who). */
+static unsigned
+worker_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *,
+    void *), void *arg, unsigned max)
+{
+	return hub_client_scan(w.hub, pos, fn, arg, max);
 }
 
 #ifdef CHATD_CLUSTER
@@ -201,23 +215,30 @@ worker_cluster_set_nick(struct conn *c, const char *nick)
 	return 0;
 }
 
-/* A client of this host, or of another one (its id says which). */
+/*
+ * A client of this host, charged to its whisper budget, or of another
+ * host (found in the nick bucket; its host has the budget, which this
+ * one cannot charge).
+ */
 static uint64_t
-worker_cluster_find(const char *nick, char *exact, size_t len)
+worker_cluster_whisper(const char *nick, size_t len, char *exact,
+    size_t exactlen)
 {
 	uint64_t	id;
 
-	if ((id = hub_client_find(w.hub, nick, exact, len)) != 0)
+	if ((id = worker_whisper(nick, len, exact, exactlen)) != 0 ||
+	    errno != ESRCH)
 		return id;
-	return cluster_nick_find(nick, exact, len);
+	if ((id = cluster_nick_find(nick, exact, exactlen)) == 0)
+		errno = ESRCH;
+	return id;
 }
 #endif
 
 static unsigned
-worker_foreach(void (*fn)(const struct hub_client_info *, void *),
-    void *arg)
+worker_count(void)
 {
-	return hub_client_foreach(w.hub, fn, arg);
+	return hub_total_clients(w.hub);
 }
 
 /* The event set follows the client's flags: the mask it needs now. */
@@ -283,18 +304,45 @@ worker_balance(int64_t now)
 		hub_kick_accept(w.hub);
 }
 
+/*
+ * Count the newcomer against its address's limit (-a), server-wide: 0
+ * with a reference in *ref (none if there is no limit), or -1 once the
+ * client has been refused.
+ */
+static int
+worker_addr_take(int fd, const char *addr, const unsigned char *prefix,
+    unsigned *ref)
+{
+	*ref = UINT32_MAX;
+	if (conf.opts.per_addr == 0 ||
+	    hub_addr_take(w.hub, prefix, conf.opts.per_addr, ref) == 0)
+		return 0;
+	if (errno == EDQUOT) {
+		log_debug("%s refused: too many connections from it", addr);
+		srv_refuse_with(fd, PROTO_PER_ADDR);
+	} else {
+		log_debug("%s refused: server full (address table)", addr);
+		srv_refuse(fd);
+	}
+	return -1;
+}
+
 static void
 worker_accept(int64_t now)
 {
 	struct conn		*c;
 	char			 addr[PROTO_ADDR_MAX];
+	unsigned char		 prefix[NET_PREFIX_LEN];
 	uint64_t		 id;
-	unsigned		 slot;
+	unsigned		 slot, ref;
 	int			 fd, i;
 
 	for (i = 0; i < WORKER_ACCEPT_BATCH && w.accepting; i++) {
-		if ((fd = srv_accept(&w.listener, addr, sizeof(addr))) == -1)
+		if ((fd = srv_accept(&w.listener, addr, sizeof(addr),
+		    prefix)) == -1)
 			return;
+		if (worker_addr_take(fd, addr, prefix, &ref) == -1)
+			continue;
 		/*
 		 * Deliver what is already in the hub to the clients we have,
 		 * so the newcomer's first line is the first after it came.
@@ -302,9 +350,14 @@ worker_accept(int64_t now)
 		worker_drain();
 		if ((id = hub_client_add(w.hub, addr, &slot)) == 0) {
 			log_debug("%s refused: server full", addr);
+			if (ref != UINT32_MAX)
+				hub_addr_release(w.hub, ref);
 			srv_refuse(fd);
 			continue;
 		}
+		/* From here on, removing the client gives the count back. */
+		if (ref != UINT32_MAX)
+			hub_client_hold_addr(w.hub, slot, ref);
 		if ((c = conn_new(&w.clients, fd, addr, id, slot,
 		    now)) == NULL) {
 			log_warn("conn_new");

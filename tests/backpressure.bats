@@ -44,7 +44,7 @@ stop_and_flood() {
 	v=FD_reader; in_background cat <&"${!v}" >"$dir/reader.out"
 	v=FD_sender; in_background cat <&"${!v}" >"$dir/sender.out"
 	STOPPED_PID=$(worker_pid 2)
-	kill -STOP "$STOPPED_PID"
+	freeze "$STOPPED_PID"
 	v=FD_sender
 	seq -f 'line %g' 1 "$1" >&"${!v}"
 }
@@ -60,8 +60,8 @@ in_order() {
 	stop_and_flood "$n"
 	pid=$STOPPED_PID
 	# Worker 1 stops reading its sender, well short of the ring.
-	wait_for worker_is 1 held || { kill -CONT "$pid"; return 1; }
-	kill -CONT "$pid"
+	wait_for worker_is 1 held || { thaw "$pid"; return 1; }
+	thaw "$pid"
 	wait_for grep -q "^\"line $n\" received by the server\$" \
 	    "$dir/sender.out"
 	wait_for grep -q "^Client ($ADDR_sender) said: line $n\$" \
@@ -81,9 +81,9 @@ in_order() {
 	pid=$STOPPED_PID
 	# The sender is acknowledged in full while worker 2 still stands.
 	wait_for grep -q "^\"line $n\" received by the server\$" \
-	    "$dir/sender.out" || { kill -CONT "$pid"; return 1; }
+	    "$dir/sender.out" || { thaw "$pid"; return 1; }
 	row=$(scoreboard_row 2)
-	kill -CONT "$pid"
+	thaw "$pid"
 	# On the scoreboard: behind, not seen for over a second, untethered.
 	[ "$(echo "$row" | awk '{ print $NF }')" = untethered ] ||
 	    { echo "# $row" >&2; return 1; }
@@ -131,11 +131,11 @@ in_order() {
 	done
 	wait_for eval '[ "$(scoreboard_row 2 | awk "{ print \$3 }")" = 0 ]'
 	pid=$(worker_pid 2)
-	kill -STOP "$pid"
+	freeze "$pid"
 	# Welcomed by worker 1 once worker 2 stops counting (1 s).
 	connect late
-	expect_welcome late || { kill -CONT "$pid"; return 1; }
-	kill -CONT "$pid"
+	expect_welcome late || { thaw "$pid"; return 1; }
+	thaw "$pid"
 	stop_server
 }
 
@@ -143,13 +143,13 @@ in_order() {
 	local pid
 	stop_and_flood 3000
 	pid=$STOPPED_PID
-	wait_for worker_is 1 held || { kill -CONT "$pid"; return 1; }
+	wait_for worker_is 1 held || { thaw "$pid"; return 1; }
 	run -0 "$CHATC" -u 127.0.0.1 "$UDP_PORT" <<<'ping'
 	[[ "${lines[1]}" == "Server response: Message received at "* ]] || {
-		kill -CONT "$pid"; echo "# $output" >&2; return 1; }
+		thaw "$pid"; echo "# $output" >&2; return 1; }
 	connect late
-	expect_welcome late || { kill -CONT "$pid"; return 1; }
-	kill -CONT "$pid"
+	expect_welcome late || { thaw "$pid"; return 1; }
+	thaw "$pid"
 	stop_server
 }
 
@@ -174,22 +174,22 @@ spam_who() {
 	wait_for grep -q '^who: ' "$dir/spammer.out"
 	pid=$(worker_pid 2)
 	for i in 1 2 3; do
-		kill -STOP "$pid"
+		freeze "$pid"
 		# Worker 1 serves its client as if nothing happened.
 		say obs "/who"
 		read_line obs && [[ "$LINE" =~ ^who:\ [0-9]+\ connected$ ]] || {
-			kill -CONT "$pid"
+			thaw "$pid"
 			echo "# round $i: /who got '$LINE'" >&2
 			return 1
 		}
 		say obs "/nick obs$i"
 		until [ "$LINE" = "ok: you are now obs$i" ]; do
-			read_line obs || { kill -CONT "$pid"; return 1; }
+			read_line obs || { thaw "$pid"; return 1; }
 		done
 		say obs "still here $i"
 		expect obs "\"still here $i\" received by the server" ||
-		    { kill -CONT "$pid"; return 1; }
-		kill -CONT "$pid"
+		    { thaw "$pid"; return 1; }
+		thaw "$pid"
 	done
 	stop_server
 }

@@ -55,6 +55,8 @@ clean_run() {
 	[[ $output == *$'\nduplicated   0\n'* ]]
 	[[ $output == *$'\nreordered    0'* ]]
 	[[ $output == "clients      30 asked, 30 connected, 0 refused"* ]]
+	# It says how busy it was itself, so a reader knows a floor.
+	[[ $output =~ $'\n'chatbench\ {4}[0-9]+%\ of\ a\ CPU\ in\ the\ measured\ window ]]
 	stop_server
 }
 
@@ -71,6 +73,20 @@ clean_run() {
 	[[ $(jnum p50) =~ ^[0-9]+\.[0-9]$ ]]
 	[[ $(jnum server_cpu_us_per_delivery) =~ ^[0-9]+\.[0-9]+$ ]]
 	[[ $(jnum server_rss_kb_per_client) =~ ^-?[0-9]+\.[0-9]$ ]]
+	# Its own CPU over the window: a share of one CPU, not nothing.
+	[[ $(jnum bench_cpu_pct) =~ ^[0-9]+\.[0-9]$ ]]
+	[ "$(jnum bench_cpu_pct | tr -d .)" -gt 0 ]
+	stop_server
+}
+
+@test "--whisper: each sender's messages reach the next sender only" {
+	start_server -w 2 -r 0
+	run --separate-stderr -0 "$CHATBENCH" --json --whisper -c 30 -s 4 \
+	    -d 1 -w 0 127.0.0.1 "$TCP_PORT"
+	clean_run 30 4
+	[ "$(jnum sent)" = "$(jnum acked)" ]
+	# One receiver per message: the 26 others stay idle.
+	[ "$(jnum total_deliveries)" = "$(jnum sent)" ]
 	stop_server
 }
 
@@ -96,7 +112,8 @@ clean_run() {
 
 	# select() cannot watch a descriptor past FD_SETSIZE (1024).
 	ulimit -n 4096 || skip "cannot raise the descriptor limit"
-	start_server -r 0
+	# All from 127.0.0.1: no per-address limit (-a 0).
+	start_server -r 0 -a 0
 	run --separate-stderr -0 "$CHATBENCH" --json -c 1100 -s 2 -d 1 -w 0 \
 	    127.0.0.1 "$TCP_PORT"
 	json_parses
@@ -129,10 +146,79 @@ clean_run() {
 	[ "$(jnum lost)" = 0 ]
 }
 
+# start_redis: a redis-server of our own on a free loopback port, no
+# persistence; sets REDIS_PID and REDIS_PORT.  Redis cannot pick a port
+# itself (its port 0 turns TCP off), so a few are tried in turn.
+start_redis() {
+	local dir=$BATS_TEST_TMPDIR/redis try
+	mkdir -p "$dir"
+	for try in 1 2 3 4 5; do
+		REDIS_PORT=$((20000 + (RANDOM % 20000)))
+		: >"$dir/log"
+		redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' \
+		    --appendonly no --dir "$dir" --logfile "$dir/log" \
+		    --daemonize no 3>&- &
+		REDIS_PID=$!
+		redis_up() {
+			grep -q 'Ready to accept' "$dir/log" ||
+			    not_running "$REDIS_PID"
+		}
+		wait_for redis_up
+		grep -q 'Ready to accept' "$dir/log" && return 0
+		stop_redis
+	done
+	echo "# redis-server did not start:" >&2
+	cat "$dir/log" >&2
+	return 1
+}
+
+# stop_redis: the one we started, by its pid, if it still runs.
+stop_redis() {
+	[ -n "${REDIS_PID:-}" ] || return 0
+	kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null || :
+	REDIS_PID=
+}
+
+# The helpers' teardown (kept as server_teardown), and then the
+# redis-server a failed test left behind.
+eval "server_$(declare -f teardown)"
+teardown() {
+	stop_redis
+	server_teardown
+}
+
+@test "--proto redis: pub/sub checked like the chat, PUBLISH's reply the ack" {
+	command -v redis-server >/dev/null ||
+	    skip "redis-server is not installed (apt-get install redis-server)"
+	start_redis
+	run --separate-stderr -0 "$CHATBENCH" --proto redis --json -c 20 -s 3 \
+	    -d 1 -w 0 -P "$REDIS_PID" 127.0.0.1 "$REDIS_PORT"
+	stop_redis
+	clean_run 20 3
+	[ "$(jnum sent)" = "$(jnum acked)" ]
+	# Every message reached the 19 other clients (its own echo is not
+	# counted).
+	[ "$(jnum total_deliveries)" -eq $(($(jnum sent) * 19)) ]
+	[[ $(jnum server_cpu_us_per_delivery) =~ ^[0-9]+\.[0-9]+$ ]]
+}
+
+@test "--proto redis against a chat server: it says what it got, exit 1" {
+	start_server
+	run --separate-stderr -1 "$CHATBENCH" --proto=redis -c 2 -s 1 -d 1 \
+	    127.0.0.1 "$TCP_PORT"
+	[ -z "$output" ]
+	[[ $stderr =~ ^chatbench:\ 127\.0\.0\.1\ $TCP_PORT:\ not\ a\ Redis\ server\ speaking\ RESP3\ \(it\ said\ \" ]]
+	[[ $stderr =~ \(it\ said\ \"Welcome,\ Client\ \(127\.0\.0\.1:[0-9]+\)\.\"\)$ ]]
+	stop_server
+}
+
 @test "-h prints the usage to stdout, -V the version" {
 	run --separate-stderr -0 "$CHATBENCH" -h
 	[ "${lines[0]}" = "usage: chatbench [-hV] [-c clients] [-s senders] [-r rate] [-l bytes]" ]
-	[ "${lines[1]}" = "                 [-d seconds] [-w seconds] [-P pid] [--json] host port" ]
+	[ "${lines[1]}" = "                 [-d seconds] [-w seconds] [-P pid] [--json]" ]
+	[ "${lines[2]}" = "                 [--proto chat|redis] [--whisper] host port" ]
+	[ "${#lines[@]}" -eq 3 ]
 	[ -z "$stderr" ]
 	run --separate-stderr -0 "$CHATBENCH" -V
 	[[ $output =~ ^chatbench\ [0-9]+\.[0-9]+$ ]]
@@ -165,6 +251,12 @@ bad() {
 	bad h 1 2 "chatbench: too many arguments"
 	bad -x h 1 "chatbench: unknown option -x"
 	bad --jsn h 1 "chatbench: unknown option --jsn"
+	bad --whisper -s 1 h 1 "chatbench: --whisper needs at least 2 senders"
+	bad --whisper --proto redis h 1 "chatbench: --whisper is for the chat protocol only"
+	bad --whisper -l 1020 h 1 "chatbench: invalid message length: 1020 (at most 1012 with --whisper)"
+	bad --proto irc h 1 "chatbench: unknown protocol: irc (chat or redis)"
+	bad --proto=x h 1 "chatbench: unknown protocol: x (chat or redis)"
+	bad h 1 --proto "chatbench: option --proto needs an argument"
 	bad h 1 -c "chatbench: too many arguments"
 	bad -c "chatbench: option -c needs an argument"
 }
@@ -179,37 +271,57 @@ bad() {
 	[ "$stderr" = "chatbench: 127.0.0.1 $TCP_PORT: Connection refused" ]
 }
 
-@test "make compare (tiny settings) writes the table and the plot" {
-	[ -x "$CHATD_SELECT" ] ||
-	    skip "chatd-select is not built yet ($CHATD_SELECT)"
-	local out=$BATS_TEST_TMPDIR/cmp
-	COMPARE_CLIENTS=10 COMPARE_DURATION=1 COMPARE_WARMUP=0 \
-	    COMPARE_REPEAT=1 COMPARE_OUT=$out CHATD=$CHATD \
-	    CHATD_SELECT=$CHATD_SELECT CHATBENCH=$CHATBENCH \
+@test "make compare (tiny settings) writes the four tables and the plot" {
+	command -v gnuplot >/dev/null ||
+	    skip "gnuplot is not installed (apt-get install gnuplot-nox)"
+	local out=$BATS_TEST_TMPDIR/cmp s
+	COMPARE_SERVERS="chatd-w1 chatd-select seed" COMPARE_CLIENTS=10 \
+	    COMPARE_IDLE=0 COMPARE_LAT_CLIENTS=12 COMPARE_CORES_CLIENTS=10 \
+	    COMPARE_DURATION=1 COMPARE_WARMUP=0 COMPARE_REPEAT=1 \
+	    COMPARE_OUT=$out CHATD=$CHATD CHATD_SELECT=$CHATD_SELECT \
+	    CHATBENCH=$CHATBENCH \
 	    run --separate-stderr -0 sh "$TOP/bench/compare"
-	[ -s "$out/RESULTS.md" ]
-	grep -qF '| clients | server | connected | deliveries/s | p50 latency ms | p99 latency ms | server CPU µs/delivery | server RSS KB/client | lost/dup/reordered | notes |' \
+	grep -qx '| clients | server | connected | M deliveries/s | × chatd -w 1 | server CPU % | server CPU µs/delivery | chatbench CPU % | lost/dup/reordered | notes |' \
 	    "$out/RESULTS.md"
-	local s
-	for s in chatd-w1 chatd-w2 chatd-w4 chatd-select; do
-		grep -qE "^\| 10 \| $s \| 10 \| [0-9]+ \|.* \| 0/0/0 \|" \
-		    "$out/RESULTS.md" ||
-		    { echo "# no clean row for $s" >&2; return 1; }
+	grep -qx '| idle clients | server | connected | deliveries/s | server CPU µs/delivery | × chatd -w 1 | p99 latency ms | lost/dup/reordered | notes |' \
+	    "$out/RESULTS.md"
+	grep -qx '| clients | server | connected | deliveries/s | p50 ms | p99 ms | max ms | server CPU µs/delivery | lost/dup/reordered | notes |' \
+	    "$out/RESULTS.md"
+	grep -qx '| clients | server | CPUs for the server | M deliveries/s | server CPU % | server CPU µs/delivery | chatbench CPU % | lost/dup/reordered | notes |' \
+	    "$out/RESULTS.md"
+	# A clean row for every server in 1 and 3, and the baseline's ratio.
+	for s in "chatd -w 1" chatd-select "chatd-select -1 (seed)"; do
+		[ "$(grep -cE "^\| 10 \| $(printf '%s' "$s" |
+		    sed 's/[()]/\\&/g') \| 10 \| [0-9]+\.[0-9]{2} \| [0-9]+\.[0-9]{2} \|.* \| 0/0/0 \|  \|$" \
+		    "$out/RESULTS.md")" -eq 1 ] ||
+		    { echo "# no clean throughput row for $s" >&2; return 1; }
+		[ "$(grep -cE "^\| 12 \| $(printf '%s' "$s" |
+		    sed 's/[()]/\\&/g') \| 12 \| [0-9]+ \|.* \| 0/0/0 \|  \|$" \
+		    "$out/RESULTS.md")" -eq 1 ] ||
+		    { echo "# no clean latency row for $s" >&2; return 1; }
 	done
-	grep -q 'nproc\|CPUs' "$out/RESULTS.md"
+	grep -qE '^\| 10 \| chatd -w 1 \| 10 \| [0-9.]+ \| 1\.00 \|' "$out/RESULTS.md"
+	grep -qE '^\| 0 \| chatd-select \| 10 \| [0-9]+ \| [0-9.]+ \|' "$out/RESULTS.md"
+	grep -qE '^\| 10 \| chatd -w 1 \| 1 \| [0-9.]+ \|' "$out/RESULTS.md"
+	grep -qF -- "- command: \`COMPARE_SERVERS=\"chatd-w1 chatd-select seed\" " \
+	    "$out/RESULTS.md"
+	grep -qE '^- machine: [0-9]+ CPUs, ' "$out/RESULTS.md"
+	grep -qE '^Measured by `chatbench` on [0-9]{4}-[0-9]{2}-[0-9]{2} ' \
+	    "$out/RESULTS.md"
+	# The plot, in both formats, on white.
+	[ "$(head -c 8 "$out/compare.png" | od -An -tx1 | tr -d ' ')" = \
+	    89504e470d0a1a0a ]
 	grep -q '<svg' "$out/compare.svg"
-	grep -q '</svg>' "$out/compare.svg"
+	grep -q 'FD_SETSIZE (1024):' "$out/compare.svg"
+	grep -qx '<rect x="0" y="0" width="1600" height="1200" fill="#ffffff"/>' \
+	    "$out/compare.svg"
+	[ "$(sed '/^$/d' "$out/compare.svg" | tail -n 1)" = "</svg>" ]
 }
 
-@test "the plot falls back to plain SVG without gnuplot" {
+@test "make compare without gnuplot names the package to install" {
 	local out=$BATS_TEST_TMPDIR/cmp
-	COMPARE_CLIENTS="4 8" COMPARE_SERVERS=chatd-w2 COMPARE_DURATION=1 \
-	    COMPARE_WARMUP=0 COMPARE_REPEAT=1 COMPARE_OUT=$out \
-	    COMPARE_PLOT=awk CHATD=$CHATD CHATBENCH=$CHATBENCH \
-	    run --separate-stderr -0 sh "$TOP/bench/compare"
-	grep -qE '^\| 4 \| chatd-w2 \| 4 \| [0-9]+ \|' "$out/RESULTS.md"
-	grep -qE '^\| 8 \| chatd-w2 \| 8 \| [0-9]+ \|' "$out/RESULTS.md"
-	head -n 2 "$out/compare.svg" | grep -q '<svg xmlns="http://www.w3.org/2000/svg"'
-	grep -q '<polyline' "$out/compare.svg"
-	[ "$(tail -n 1 "$out/compare.svg")" = "</svg>" ]
+	COMPARE_GNUPLOT=$BATS_TEST_TMPDIR/no/gnuplot COMPARE_OUT=$out \
+	    run --separate-stderr -1 sh "$TOP/bench/compare"
+	[ "$stderr" = "compare: $BATS_TEST_TMPDIR/no/gnuplot not found: the plot needs gnuplot (Debian: apt-get install gnuplot-nox)" ]
+	[ ! -e "$out/RESULTS.md" ]
 }

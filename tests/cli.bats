@@ -45,6 +45,8 @@ bad_value() {
 	bad_value -u abc "chatd: invalid udp port: abc"
 	bad_value -b localhost "chatd: invalid bind address: localhost"
 	bad_value -m 0 "chatd: invalid max-clients: 0"
+	bad_value -a x "chatd: invalid max-per-address: x"
+	bad_value -a -1 "chatd: invalid max-per-address: -1"
 	bad_value -q 1z "chatd: invalid send queue size: 1z"
 	bad_value -r fast "chatd: invalid rate: fast"
 	bad_value -R 1k "chatd: invalid ring size: 1k"

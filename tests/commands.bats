@@ -135,7 +135,7 @@ setup() {
 @test "/help lists the commands" {
 	say a "/help"
 	expect a "help: /nick NAME       set your nickname"
-	expect a "help: /who             list who is connected"
+	expect a "help: /who [PATTERN]   list who is connected, or who matches"
 	expect a "help: /msg NAME TEXT   send TEXT to NAME only"
 	expect a "help: /me TEXT         act: others see * WHO TEXT"
 	expect a "help: /history [N]     the last N broadcasts (20, at most 100)"

@@ -93,8 +93,24 @@ stop_server() {
 	fi
 }
 
+# freeze PID / thaw PID: SIGSTOP and SIGCONT a process; whatever
+# happens to the test, teardown lets every frozen one go on.
+freeze() {
+	FROZEN="${FROZEN:-} $1"
+	kill -STOP "$1"
+}
+
+thaw() {
+	kill -CONT "$1"
+}
+
 # The default teardown: never leave a server behind.
 teardown() {
+	local p
+	# A worker left stopped would outlive its master, holding bats' fd.
+	for p in ${FROZEN:-}; do
+		kill -CONT "$p" 2>/dev/null
+	done
 	if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
 		kill -KILL "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null

@@ -113,8 +113,8 @@ on_worker() {
 }
 
 @test "a slow client dropped while its worker is far behind costs nobody a line" {
-	local dir=$BATS_TEST_TMPDIR v pid i n=110000 r
-	start_server -w 2 -v -r 0 -R 16m -q 256k
+	local dir=$BATS_TEST_TMPDIR v pid i n=220000 r
+	start_server -w 2 -v -r 0 -R 32m -q 4m
 	# The sender on worker 1; a client that never reads and three
 	# readers after it on worker 2, so they follow it on its list.
 	on_worker 1 sender
@@ -126,14 +126,16 @@ on_worker() {
 	done
 	pid=$(worker_pid 2)
 	[ -n "$pid" ]
-	kill -STOP "$pid"
-	# 110,000 lines of 90 bytes (~15 MB in the ring: more than half of
-	# it, less than all of it), all taken in while worker 2 stands.
+	freeze "$pid"
+	# 220,000 lines of 90 bytes (~30 MB in the ring: more than half of
+	# it, less than all of it), all taken in while worker 2 stands.  The
+	# slow client is dropped after ~5 MB, with over half a ring to go;
+	# the readers' 4 MB queues ride out the catching up.
 	v=FD_sender
 	seq -f '%090g' 1 "$n" >&"${!v}"
 	wait_for grep -q "^\"$(printf '%090d' "$n")\" received by the server\$" \
-	    "$dir/sender.out" || { kill -CONT "$pid"; return 1; }
-	kill -CONT "$pid"
+	    "$dir/sender.out" || { thaw "$pid"; return 1; }
+	thaw "$pid"
 	say sender "done"
 	for r in r1 r2 r3; do
 		DEADLINE=20 wait_for grep -q '^sender said: done$' "$dir/$r.out"

@@ -12,9 +12,10 @@ setup() {
 
 @test "-h prints the usage to stdout and exits 0" {
 	run --separate-stderr -0 "$CHATD_SELECT" -h
-	[ "${lines[0]}" = "usage: chatd-select [-hvV] [-b address] [-p port] [-u port|none]" ]
-	[ "${lines[1]}" = "                    [-m max-clients] [-q sendq] [-r rate]" ]
-	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[0]}" = "usage: chatd-select [-1hvV] [-b address] [-p port] [-u port|none]" ]
+	[ "${lines[1]}" = "                    [-a max-per-address] [-m max-clients] [-q sendq]" ]
+	[ "${lines[2]}" = "                    [-r rate]" ]
+	[ "${#lines[@]}" -eq 3 ]
 	[ -z "$stderr" ]
 }
 
@@ -38,6 +39,8 @@ bad_value() {
 	bad_value -u abc "chatd-select: invalid udp port: abc"
 	bad_value -b localhost "chatd-select: invalid bind address: localhost"
 	bad_value -m 0 "chatd-select: invalid max-clients: 0"
+	bad_value -a x "chatd-select: invalid max-per-address: x"
+	bad_value -a 1000001 "chatd-select: invalid max-per-address: 1000001"
 	bad_value -q 1z "chatd-select: invalid send queue size: 1z"
 	bad_value -r fast "chatd-select: invalid rate: fast"
 }
@@ -131,7 +134,8 @@ hold() {
 	# More descriptors than an fd_set holds, for the server and the
 	# process holding the clients.
 	ulimit -n 2048 2>/dev/null || skip "cannot raise ulimit -n to 2048"
-	start_server -r 0 -v
+	# All from 127.0.0.1: no per-address limit (-a 0).
+	start_server -r 0 -v -a 0
 	hold "$held" "$BATS_TEST_TMPDIR/held"
 	wait_for test -e "$BATS_TEST_TMPDIR/held"
 	# Then more clients until the server's descriptors pass FD_SETSIZE.
@@ -231,5 +235,154 @@ hold() {
 	FD_v6=$fd
 	read_line v6
 	[[ "$LINE" =~ ^Welcome,\ Client\ \(\[::1\]:[0-9]+\)\.$ ]]
+	stop_server
+}
+
+# upto DIR NAME LINE: read NAME's lines into DIR/NAME.raw until LINE,
+# which must come within the deadline.
+upto() {
+	while read_line "$2"; do
+		printf '%s\n' "$LINE" >>"$1/$2.raw"
+		[ "$LINE" = "$3" ] && return 0
+	done
+	echo "# $2: no '$3'" >&2
+	return 1
+}
+
+# session DIR: three clients go through every kind of line the protocol
+# has; each step waits for its reply, so the order is the protocol's.
+# Each one's lines after its welcome go to DIR/NAME, every client
+# address replaced by the client's name.
+session() {
+	local d=$1 n
+	mkdir -p "$d"
+	join a
+	join b
+	join c
+	say a "hello, all"
+	upto "$d" a '"hello, all" received by the server'
+	say b "/nick bob"
+	upto "$d" b "ok: you are now bob"
+	say c "/who"
+	upto "$d" c "who: 3 connected"
+	for n in 1 2 3; do
+		read_line c
+		printf '%s\n' "$LINE" >>"$d/c.raw"
+	done
+	say a "/msg bob psst"
+	upto "$d" a "ok: sent to bob"
+	say b "//slash"
+	upto "$d" b '"/slash" received by the server'
+	say c "/quit bye"
+	upto "$d" c "Goodbye."
+	expect_eof c
+	upto "$d" a "Client ($ADDR_c) left (bye)"
+	upto "$d" b "Client ($ADDR_c) left (bye)"
+	for n in a b c; do
+		sed -e "s/$ADDR_a/<a>/g" -e "s/$ADDR_b/<b>/g" \
+		    -e "s/$ADDR_c/<c>/g" "$d/$n.raw" >"$d/$n"
+	done
+}
+
+@test "-1 (the seed's delivery): the same lines as the batching loop" {
+	local dir=$BATS_TEST_TMPDIR
+	start_server
+	session "$dir/batched"
+	stop_server
+	start_server -1
+	grep -qx "chatd-select: delivering one send() per recipient per line (-1)" \
+	    "$BATS_TEST_TMPDIR/server.log"
+	session "$dir/one"
+	stop_server
+	diff "$dir/batched/a" "$dir/one/a"
+	diff "$dir/batched/b" "$dir/one/b"
+	diff "$dir/batched/c" "$dir/one/c"
+	# And they are the protocol's lines (the others' welcomes were read).
+	diff - "$dir/one/a" <<-'EOF'
+	Client (<b>) connected
+	Client (<c>) connected
+	"hello, all" received by the server
+	Client (<b>) is now known as bob
+	ok: sent to bob
+	bob said: /slash
+	Client (<c>) left (bye)
+	EOF
+	diff - "$dir/one/b" <<-'EOF'
+	Client (<c>) connected
+	Client (<a>) said: hello, all
+	ok: you are now bob
+	Client (<a>) whispers: psst
+	"/slash" received by the server
+	Client (<c>) left (bye)
+	EOF
+	diff - "$dir/one/c" <<-'EOF'
+	Client (<a>) said: hello, all
+	Client (<b>) is now known as bob
+	who: 3 connected
+	who: Client (<a>)
+	who: bob (<b>)
+	who: Client (<c>)
+	bob said: /slash
+	Goodbye.
+	EOF
+}
+
+@test "-1: every client sees one order, each sender's lines in sequence" {
+	local i r v dir=$BATS_TEST_TMPDIR pids=()
+	start_server -1 -r 0
+	for i in 1 2 3; do
+		join "s$i"
+		say "s$i" "/nick s$i"
+	done
+	join r1
+	join r2
+	for i in 1 2 3; do
+		while read_line "s$i"; do
+			[ "$LINE" = "ok: you are now s$i" ] && break
+		done
+	done
+	for i in 1 2 3; do
+		v=FD_s$i
+		in_background eval 'seq 1 100 | sed "s/^/m /"' >&"${!v}"
+		pids+=("$BG_PID")
+	done
+	wait "${pids[@]}"
+	for r in r1 r2; do
+		: >"$dir/$r"
+		while [ "$(wc -l <"$dir/$r")" -lt 300 ]; do
+			read_line "$r"
+			case $LINE in
+			*" said: "*) printf '%s\n' "$LINE" >>"$dir/$r" ;;
+			esac
+		done
+	done
+	cmp "$dir/r1" "$dir/r2"
+	for i in 1 2 3; do
+		grep "^s$i said: " "$dir/r1" | sed 's/.* m //' | cmp - <(seq 1 100)
+	done
+	stop_server
+}
+
+@test "-1: a client that stops reading holds the server up, then is dropped" {
+	local dir=$BATS_TEST_TMPDIR v
+	start_server -1 -r 0
+	join s
+	join g
+	join slow
+	expect s "Client ($ADDR_g) connected"
+	expect s "Client ($ADDR_slow) connected"
+	expect g "Client ($ADDR_slow) connected"
+	v=FD_s; in_background cat <&"${!v}" >"$dir/s.out"
+	v=FD_g; in_background cat <&"${!v}" >"$dir/g.out"
+	# 8 MB of broadcast: more than the kernel buffers ahead of slow,
+	# so a send() to slow blocks until the server gives up on it.
+	v=FD_s
+	flood 8000 >&"${!v}"
+	say s "done"
+	wait_for grep -q "^Client ($ADDR_s) said: done\$" "$dir/g.out"
+	grep -qx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/g.out"
+	[ "$(grep -c "^Client ($ADDR_s) said: x*\$" "$dir/g.out")" -eq 8000 ]
+	wait_for grep -q '^"done" received by the server$' "$dir/s.out"
+	[ "$(grep -c '^"x*" received by the server$' "$dir/s.out")" -eq 8000 ]
 	stop_server
 }

@@ -3,12 +3,16 @@
  * tcpcat.c -- the suite's fake server, so that it needs no nc(1).
  *
  *	tcpcat [-dNu] host port
+ *	tcpcat [-dN] -s source host port
  *
  * Listens on host and port (0: any free one) and says so on stderr as
  * "Listening on HOST PORT".  TCP: accepts one client, copies stdin to
  * it and what it sends to stdout, and exits when it closes.  -N shuts
  * the connection down for writing at the end of stdin; -d never reads
  * stdin.  -u: UDP; prints each datagram received, never replies.
+ * -s: a client instead, connecting to host and port from the numeric
+ * address source (any of 127/8 is this host on Linux), so a test can be
+ * another peer than 127.0.0.1.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -99,18 +103,54 @@ serve_udp(int fd)
 	}
 }
 
-static void __attribute__((noreturn))
-serve_tcp(int lfd, int read_stdin, int shut)
+/* Connect to host:port from source (port 0: any). */
+static int
+connect_from(const char *source, const char *host, const char *port)
 {
-	struct pollfd	pfd[2];
-	char		buf[4096];
-	ssize_t		n;
-	int		fd;
+	struct addrinfo	 hints, *src, *dst;
+	int		 fd, rv;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rv = getaddrinfo(host, port, &hints, &dst)) != 0 ||
+	    (rv = getaddrinfo(source, "0", &hints, &src)) != 0) {
+		fprintf(stderr, "tcpcat: %s %s: %s\n", host, port,
+		    gai_strerror(rv));
+		exit(1);
+	}
+	if ((fd = socket(dst->ai_family, SOCK_STREAM, 0)) == -1)
+		die("socket");
+	if (bind(fd, src->ai_addr, src->ai_addrlen) == -1)
+		die("bind");
+	if (connect(fd, dst->ai_addr, dst->ai_addrlen) == -1)
+		die("connect");
+	freeaddrinfo(src);
+	freeaddrinfo(dst);
+	return fd;
+}
+
+static int
+accept_one(int lfd)
+{
+	int	fd;
 
 	while ((fd = accept(lfd, NULL, NULL)) == -1)
 		if (errno != EINTR)
 			die("accept");
 	close(lfd);
+	return fd;
+}
+
+/* Copy stdin to the connection and the connection to stdout. */
+static void __attribute__((noreturn))
+copy_tcp(int fd, int read_stdin, int shut)
+{
+	struct pollfd	pfd[2];
+	char		buf[4096];
+	ssize_t		n;
+
 	pfd[0].fd = fd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = read_stdin ? STDIN_FILENO : -1;
@@ -155,9 +195,10 @@ serve_tcp(int lfd, int read_stdin, int shut)
 int
 main(int argc, char *argv[])
 {
-	int	ch, udp = 0, read_stdin = 1, shut = 0, fd;
+	const char	*source = NULL;
+	int		 ch, udp = 0, read_stdin = 1, shut = 0, fd;
 
-	while ((ch = getopt(argc, argv, "dNu")) != -1) {
+	while ((ch = getopt(argc, argv, "dNs:u")) != -1) {
 		switch (ch) {
 		case 'd':
 			read_stdin = 0;
@@ -165,21 +206,28 @@ main(int argc, char *argv[])
 		case 'N':
 			shut = 1;
 			break;
+		case 's':
+			source = optarg;
+			break;
 		case 'u':
 			udp = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: tcpcat [-dNu] host port\n");
-			return 2;
+			goto usage;
 		}
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "usage: tcpcat [-dNu] host port\n");
-		return 2;
-	}
+	if (argc - optind != 2 || (source != NULL && udp))
+		goto usage;
+	if (source != NULL)
+		copy_tcp(connect_from(source, argv[optind], argv[optind + 1]),
+		    read_stdin, shut);
 	fd = listen_on(argv[optind], argv[optind + 1],
 	    udp ? SOCK_DGRAM : SOCK_STREAM);
 	if (udp)
 		serve_udp(fd);
-	serve_tcp(fd, read_stdin, shut);
+	copy_tcp(accept_one(fd), read_stdin, shut);
+usage:
+	fprintf(stderr, "usage: tcpcat [-dNu] host port\n"
+	    "       tcpcat [-dN] -s source host port\n");
+	return 2;
 }

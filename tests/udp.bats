@@ -60,3 +60,68 @@ setup() {
 @test "the UDP port defaults to the TCP port's number" {
 	[ "$UDP_PORT" = "$TCP_PORT" ]
 }
+
+# The reflector limits (issue 9): a forged source must not turn the
+# service into an amplifier.  bench/udpflood sends from one socket and
+# counts the replies; every figure below is a count, not a time window.
+UDPFLOOD=${UDPFLOOD:-$TOP/udpflood}
+RRL_RATE=10
+RRL_BURST=20
+
+# flood ARGS...: run udpflood at the server; REPLIES and SENT from its line.
+flood() {
+	run -0 "$UDPFLOOD" "$@" 127.0.0.1 "$UDP_PORT"
+	SENT=$(echo "$output" | sed -n 's/^sent \([0-9]*\) .*/\1/p')
+	REPLIES=$(echo "$output" | sed -n 's/.* replies \([0-9]*\) .*/\1/p')
+	[ -n "$SENT" ] && [ -n "$REPLIES" ]
+}
+
+@test "an empty datagram gets no reply" {
+	flood -e 5 -n 1 -s 1
+	[ "$SENT" -eq 6 ]
+	[ "$REPLIES" -eq 1 ]
+}
+
+@test "replies to one source are limited to a burst, then the rate" {
+	local t0 t1 elapsed bound
+	t0=$EPOCHREALTIME
+	flood -n 300 -s 1
+	t1=$EPOCHREALTIME
+	# Whole seconds the flood took, rounded up: the most tokens refilled.
+	elapsed=$(( (${t1/./} - ${t0/./}) / 1000000 + 1 ))
+	bound=$((RRL_BURST + RRL_RATE * elapsed))
+	echo "# sent $SENT, $REPLIES replies in under ${elapsed}s (bound $bound)" >&3
+	[ "$SENT" -eq 300 ]
+	[ "$REPLIES" -ge "$RRL_BURST" ]
+	[ "$REPLIES" -le "$bound" ]
+}
+
+@test "over-long datagrams count against the same limit" {
+	flood -n 100 -s 141
+	[ "$REPLIES" -ge "$RRL_BURST" ]
+	[ "$REPLIES" -lt 100 ]
+}
+
+@test "suppression is logged once per interval, not per datagram" {
+	flood -n 200 -s 1
+	[ "$REPLIES" -lt 200 ]
+	wait_for grep -q 'udp: rate limit' "$BATS_TEST_TMPDIR/server.log"
+	flood -n 200 -s 1
+	[ "$REPLIES" -lt 200 ]
+	run -0 grep -c 'udp: rate limit' "$BATS_TEST_TMPDIR/server.log"
+	[ "$output" -eq 1 ]
+	grep -q 'suppressing replies to 127.0.0.1/32' \
+	    "$BATS_TEST_TMPDIR/server.log"
+}
+
+# answered: one datagram gets its reply (the limit has refilled).
+answered() {
+	flood -n 1 -s 1 -w 200
+	[ "$REPLIES" -eq 1 ]
+}
+
+@test "a limited source is answered again once its bucket refills" {
+	flood -n 200 -s 1
+	[ "$REPLIES" -lt 200 ]
+	wait_for answered
+}

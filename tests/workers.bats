@@ -78,7 +78,7 @@ join_on_two_workers() {
 		expect "$victim" "Client ($(v=ADDR_x$n; echo "${!v}")) connected"
 	done
 	pid=$(worker_pid "$W_first")
-	kill -STOP "$pid"
+	freeze "$pid"
 	# 2000 records of ~80 bytes: more than the 64 KiB ring.
 	local v="FD_$sender"
 	seq 1 2000 | sed 's/^/flood /' >&"${!v}"
@@ -86,11 +86,11 @@ join_on_two_workers() {
 		read_line "$sender" || break
 		[ "$LINE" = "\"flood $i\" received by the server" ] || {
 			echo "# sender got '$LINE' at $i" >&2
-			kill -CONT "$pid"
+			thaw "$pid"
 			return 1
 		}
 	done
-	kill -CONT "$pid"
+	thaw "$pid"
 	expect "$victim" "*** 2000 messages lost"
 	say "$sender" "after"
 	expect "$victim" "Client ($(v=ADDR_$sender; echo "${!v}")) said: after"
@@ -99,7 +99,8 @@ join_on_two_workers() {
 }
 
 @test "connections are spread evenly over the workers" {
-	start_server -w 4
+	# All from 127.0.0.1: no per-address limit (-a 0).
+	start_server -w 4 -a 0
 	local i
 	for i in $(seq 1 200); do
 		connect "s$i"

@@ -1,8 +1,8 @@
 /* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_hub_registry.c -- the registry of clients: adding up to the limit,
- * nicknames unique ignoring case, walking it in slot order, reaping
- * a worker's clients.
+ * nicknames unique ignoring case, walking it in slot order (whole, or
+ * a part at a time from a slot), reaping a worker's clients.
  */
 #include <sys/types.h>
 
@@ -20,6 +20,7 @@ static void	t_reg_add(void);
 static void	t_reg_nick(void);
 static void	t_reg_foreach(void);
 static void	t_reg_reap(void);
+static void	t_reg_scan(void);
 
 static void
 t_reg_add(void)
@@ -156,6 +157,61 @@ t_reg_foreach(void)
 	thub_close(h);
 }
 
+/* hub_client_scan's fn: keep a copy; stop after co_ci[stop_at]. */
+static unsigned	stop_at = 99;
+
+static int
+scan_fn(const struct hub_client_info *ci, void *arg)
+{
+	struct collect	*co = arg;
+
+	if (co->co_n < 16)
+		co->co_ci[co->co_n++] = *ci;
+	return co->co_n == stop_at + 1;
+}
+
+static void
+t_reg_scan(void)
+{
+	struct hub	*h;
+	struct collect	 co;
+	unsigned	 s[6], i;
+	uint64_t	 id[6], pos = 0;
+
+	if ((h = thub_open(HUB_RING_MIN, 2, 8)) == NULL)
+		return;
+	memset(&co, 0, sizeof(co));
+	CHECK_UINT(hub_client_scan(h, &pos, scan_fn, &co, 4), 0);
+	CHECK(pos == HUB_SCAN_END);
+	for (i = 0; i < 6; i++)
+		id[i] = hub_client_add(h, "10.0.0.1:1", &s[i]);
+	/* Two at a time, in slot order. */
+	pos = 0;
+	CHECK_UINT(hub_client_scan(h, &pos, scan_fn, &co, 2), 2);
+	CHECK_UINT(co.co_n, 2);
+	CHECK(pos != HUB_SCAN_END);
+	/* In between: one already seen leaves, and one not yet seen. */
+	hub_client_remove(h, s[0]);
+	hub_client_remove(h, s[4]);
+	/* fn stops the scan: the place is just past what it saw. */
+	stop_at = 2;
+	CHECK_UINT(hub_client_scan(h, &pos, scan_fn, &co, 4), 1);
+	stop_at = 99;
+	CHECK_UINT(co.co_n, 3);
+	CHECK_UINT(hub_client_scan(h, &pos, scan_fn, &co, 4), 2);
+	CHECK(pos == HUB_SCAN_END);
+	CHECK_UINT(hub_client_scan(h, &pos, scan_fn, &co, 4), 0);
+	/* Each once, and the one that left before its turn not at all. */
+	if (CHECK_UINT(co.co_n, 5)) {
+		CHECK_UINT(co.co_ci[0].ci_id, id[0]);
+		CHECK_UINT(co.co_ci[1].ci_id, id[1]);
+		CHECK_UINT(co.co_ci[2].ci_id, id[2]);
+		CHECK_UINT(co.co_ci[3].ci_id, id[3]);
+		CHECK_UINT(co.co_ci[4].ci_id, id[5]);
+	}
+	thub_close(h);
+}
+
 static void
 t_reg_reap(void)
 {
@@ -204,6 +260,8 @@ main(void)
 	    t_reg_add);
 	unit_run("hub: nicknames unique ignoring case, find", t_reg_nick);
 	unit_run("hub: foreach in slot order", t_reg_foreach);
+	unit_run("hub: scan a part at a time from a slot, each client once",
+	    t_reg_scan);
 	unit_run("hub: reap_worker removes only that worker's clients",
 	    t_reg_reap);
 	unit_run("hub: no shared memory objects left", thub_no_leftovers);
