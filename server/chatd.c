@@ -43,8 +43,8 @@ usage(int status)
 	    "[-u port|none]\n"
 	    "             [-a max-per-address] [-m max-clients] [-q sendq] "
 	    "[-r rate]\n"
-	    "             [-R ring-size] [-P pidfile] [-U user]\n"
-	    "             [-C nats://host:port[,...]] [-N name]\n"
+	    "             [-R ring-size] [-P pidfile] [-U user] [-C url[,...]] "
+	    "[-N name]\n"
 	    "       chatd -S [-b address] [-p port]\n");
 	exit(status);
 }
