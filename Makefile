@@ -198,11 +198,15 @@ FUZZ_QUICK	?= 3
 FUZZ_O		 = build/fuzz
 FUZZ_FLAGS	 = -g -O1 -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_NAMES	 = framer sanitize nick util udp rrl
+FUZZ_NAMES	 = framer sanitize nick util udp rrl display conn
 FUZZ_BINS	 = $(FUZZ_NAMES:%=$(FUZZ_O)/fuzz_%)
 
 $(FUZZ_O)/fuzz_framer: common/proto.c
-$(FUZZ_O)/fuzz_sanitize $(FUZZ_O)/fuzz_nick: common/sanitize.c
+$(FUZZ_O)/fuzz_sanitize $(FUZZ_O)/fuzz_nick $(FUZZ_O)/fuzz_display: \
+    common/sanitize.c
+$(FUZZ_O)/fuzz_conn: server/conn.c server/clients.c common/buf.c \
+    common/history.c common/log.c common/net.c common/proto.c \
+    common/sanitize.c common/util.c
 $(FUZZ_O)/fuzz_util: common/util.c
 $(FUZZ_O)/fuzz_udp: server/udp.c server/rrl.c common/log.c common/net.c
 $(FUZZ_O)/fuzz_rrl: server/rrl.c

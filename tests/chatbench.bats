@@ -81,8 +81,10 @@ clean_run() {
 
 @test "--whisper: each sender's messages reach the next sender only" {
 	start_server -w 2 -r 0
+	# 100 whispers a second for each target: within what chatd lets
+	# one client be sent by others (32 KiB/s).
 	run --separate-stderr -0 "$CHATBENCH" --json --whisper -c 30 -s 4 \
-	    -d 1 -w 0 127.0.0.1 "$TCP_PORT"
+	    -r 100 -d 1 -w 0 127.0.0.1 "$TCP_PORT"
 	clean_run 30 4
 	[ "$(jnum sent)" = "$(jnum acked)" ]
 	# One receiver per message: the 26 others stay idle.

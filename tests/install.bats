@@ -81,7 +81,7 @@ make_run_ready() {
 
 @test "make run: chatd in the foreground, then one line telling how to connect" {
 	local out=$BATS_TEST_TMPDIR/run.out port master
-	make -s -C "$TOP" run PORT=0 WORKERS=1 >"$out" 2>&1 3>&- &
+	make -s --no-print-directory -C "$TOP" run PORT=0 WORKERS=1 >"$out" 2>&1 3>&- &
 	SERVER_PID=$!
 	wait_for make_run_ready
 	port=$(sed -n 's/.* tcp=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
