@@ -507,15 +507,12 @@ bridge_cursor(void)
 static void
 bridge_announce(const struct hub_client_info *ci, void *arg)
 {
-	char	who[PROTO_WHO_MAX], line[HUB_TEXT_MAX];
-	int	n;
+	char	line[HUB_TEXT_MAX];
+	size_t	n;
 
 	(void)arg;
-	conn_format_who(ci->ci_nick, ci->ci_addr, who, sizeof(who));
-	n = snprintf(line, sizeof(line), PROTO_LEFT_REASON, who,
-	    PROTO_REASON_LOST);
-	if (n > 0 && (size_t)n < sizeof(line))
-		hub_publish(b.hub, ci->ci_id, CLUSTER_OUT, line, (size_t)n);
+	if ((n = conn_format_lost(ci, line)) > 0)
+		hub_publish(b.hub, ci->ci_id, CLUSTER_OUT, line, n);
 }
 
 /* Say we are alive; find the hosts that are not. */

@@ -284,6 +284,8 @@ int	conn_list_more(struct conn *);
 uint64_t conn_take_written(void);
 void	conn_format_who(const char *nick, const char *addr, char *buf,
 	    size_t len);
+/* "WHO left (connection lost)" into line[HUB_TEXT_MAX]; length or 0. */
+size_t	conn_format_lost(const struct hub_client_info *, char *line);
 /* A broadcast, as delivered: /history answers from these. */
 void	conn_history_add(const char *text, size_t len);
 

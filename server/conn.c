@@ -35,6 +35,8 @@ static struct history		 history;
 
 static void	conn_line(struct conn *, const unsigned char *, size_t);
 static void	conn_command(struct conn *, char *);
+static int	conn_vformat(char *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
 static void	conn_sendf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	conn_publishf(struct conn *, uint64_t, const char *, ...)
@@ -160,6 +162,20 @@ conn_send(struct conn *c, const char *text, size_t len)
 	}
 }
 
+/*
+ * Format one line into line[HUB_TEXT_MAX]: its length, cut to fit, or
+ * -1 if it cannot be formatted.
+ */
+static int
+conn_vformat(char *line, const char *fmt, va_list ap)
+{
+	int	n;
+
+	if ((n = vsnprintf(line, HUB_TEXT_MAX, fmt, ap)) < 0)
+		return -1;
+	return (size_t)n < HUB_TEXT_MAX ? n : (int)HUB_TEXT_MAX - 1;
+}
+
 static void
 conn_sendf(struct conn *c, const char *fmt, ...)
 {
@@ -168,12 +184,10 @@ conn_sendf(struct conn *c, const char *fmt, ...)
 	int	n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = conn_vformat(line, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	conn_send(c, line, (size_t)n < sizeof(line) ? (size_t)n :
-	    sizeof(line) - 1);
+	if (n >= 0)
+		conn_send(c, line, (size_t)n);
 }
 
 static void
@@ -184,12 +198,10 @@ conn_publishf(struct conn *c, uint64_t target, const char *fmt, ...)
 	int	n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = conn_vformat(line, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	ops->publish(c->c_id, target, line, (size_t)n < sizeof(line) ?
-	    (size_t)n : sizeof(line) - 1);
+	if (n >= 0)
+		ops->publish(c->c_id, target, line, (size_t)n);
 }
 
 /* The answer to what c just published: see chat_ops.reply. */
@@ -201,16 +213,30 @@ conn_replyf(struct conn *c, const char *fmt, ...)
 	int	n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = conn_vformat(line, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(line))
-		n = (int)sizeof(line) - 1;
 	if (ops->reply != NULL)
 		ops->reply(c, line, (size_t)n);
 	else
 		conn_send(c, line, (size_t)n);
+}
+
+/*
+ * "WHO left (connection lost)" for a client whose process died, into
+ * line[HUB_TEXT_MAX]: its length, or 0 if it does not fit.
+ */
+size_t
+conn_format_lost(const struct hub_client_info *ci, char *line)
+{
+	char	who[PROTO_WHO_MAX];
+	int	n;
+
+	conn_format_who(ci->ci_nick, ci->ci_addr, who, sizeof(who));
+	n = snprintf(line, HUB_TEXT_MAX, PROTO_LEFT_REASON, who,
+	    PROTO_REASON_LOST);
+	return n > 0 && (size_t)n < HUB_TEXT_MAX ? (size_t)n : 0;
 }
 
 /*

@@ -455,15 +455,12 @@ worker_deliver(void)
 static void
 worker_announce_orphan(const struct hub_client_info *ci, void *arg)
 {
-	char	who[PROTO_WHO_MAX], line[HUB_TEXT_MAX];
-	int	n;
+	char	line[HUB_TEXT_MAX];
+	size_t	n;
 
 	(void)arg;
-	conn_format_who(ci->ci_nick, ci->ci_addr, who, sizeof(who));
-	n = snprintf(line, sizeof(line), PROTO_LEFT_REASON, who,
-	    PROTO_REASON_LOST);
-	if (n > 0 && (size_t)n < sizeof(line))
-		worker_ring_put(ci->ci_id, 0, line, (size_t)n);
+	if ((n = conn_format_lost(ci, line)) > 0)
+		worker_ring_put(ci->ci_id, 0, line, n);
 #ifdef CHATD_CLUSTER
 	if (conf.cluster != NULL) {
 		cluster_nick_release(ci->ci_nick);

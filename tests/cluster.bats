@@ -168,24 +168,6 @@ skip_to() {
 	return 1
 }
 
-# collect NAME N FILE: NAME's next N "said:" lines, in order, into FILE.
-collect() {
-	local got=0
-	: >"$3"
-	while [ "$got" -lt "$2" ]; do
-		read_line "$1" || {
-			echo "# $1: only $got of $2 messages arrived" >&2
-			return 1
-		}
-		case $LINE in
-		*" said: "*)
-			printf '%s\n' "$LINE" >>"$3"
-			got=$((got + 1))
-			;;
-		esac
-	done
-}
-
 @test "cluster: one order on every host, each sender's lines in order, exactly once" {
 	local i r v dir=$BATS_TEST_TMPDIR count=100 pids=()
 	start_host 1 -w 2 -r 0

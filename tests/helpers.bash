@@ -9,6 +9,9 @@
 #   expect NAME LINE      the next line NAME receives is exactly LINE
 #   expect_welcome NAME   read NAME's two welcome lines, set ADDR_NAME
 #   wait_for CMD...       retry CMD until it succeeds (5 s deadline)
+#   freeze PID, thaw PID  SIGSTOP/SIGCONT that teardown always undoes
+#   collect NAME N FILE   NAME's next N "said:" lines into FILE
+#   slow_reader_dropped   the slow-reader scenario, on a started server
 #
 # No test sleeps for a fixed time: every wait has a condition and a
 # deadline.  CHATD=/path/to/chatd tests an installed copy.
@@ -227,4 +230,49 @@ worker_pid() {
 # log_has PATTERN: the server log has a line matching PATTERN (grep -E).
 log_has() {
 	grep -qE "$1" "$BATS_TEST_TMPDIR/server.log"
+}
+
+# collect NAME N FILE: read NAME's lines until N "said:" lines arrived;
+# keep those, in order, in FILE.
+collect() {
+	local got=0
+	: >"$3"
+	while [ "$got" -lt "$2" ]; do
+		read_line "$1" || {
+			echo "# $1: only $got of $2 messages arrived" >&2
+			return 1
+		}
+		case $LINE in
+		*" said: "*)
+			printf '%s\n' "$LINE" >>"$3"
+			got=$((got + 1))
+			;;
+		esac
+	done
+}
+
+# slow_reader_dropped: with a server started, s floods 8 MB while g
+# reads and slow never does: slow is dropped with a reason, g and s get
+# every line and acknowledgment.
+slow_reader_dropped() {
+	local dir=$BATS_TEST_TMPDIR v
+	join s
+	join g
+	join slow
+	expect s "Client ($ADDR_g) connected"
+	expect s "Client ($ADDR_slow) connected"
+	expect g "Client ($ADDR_slow) connected"
+	# s and g drain their sockets into files; slow never reads.
+	v=FD_s; in_background cat <&"${!v}" >"$dir/s.out"
+	v=FD_g; in_background cat <&"${!v}" >"$dir/g.out"
+	# 8 MB of broadcast: more than the kernel buffers ahead of slow.
+	v=FD_s
+	flood 8000 >&"${!v}"
+	say s "done"
+	wait_for grep -q "^Client ($ADDR_s) said: done\$" "$dir/g.out"
+	grep -qx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/g.out"
+	[ "$(grep -c "^Client ($ADDR_s) said: x*\$" "$dir/g.out")" -eq 8000 ]
+	wait_for grep -q '^"done" received by the server$' "$dir/s.out"
+	[ "$(grep -c '^"x*" received by the server$' "$dir/s.out")" -eq 8000 ]
+	grep -qx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/s.out"
 }

@@ -6,27 +6,8 @@
 load helpers
 
 @test "a client that stops reading is dropped; the others get everything" {
-	local dir=$BATS_TEST_TMPDIR v
 	start_server -r 0
-	join s
-	join g
-	join slow
-	expect s "Client ($ADDR_g) connected"
-	expect s "Client ($ADDR_slow) connected"
-	expect g "Client ($ADDR_slow) connected"
-	# s and g drain their sockets into files; slow never reads.
-	v=FD_s; in_background cat <&"${!v}" >"$dir/s.out"
-	v=FD_g; in_background cat <&"${!v}" >"$dir/g.out"
-	# 8 MB of broadcast: more than the kernel buffers ahead of slow.
-	v=FD_s
-	flood 8000 >&"${!v}"
-	say s "done"
-	wait_for grep -q "^Client ($ADDR_s) said: done\$" "$dir/g.out"
-	grep -qx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/g.out"
-	[ "$(grep -c "^Client ($ADDR_s) said: x*\$" "$dir/g.out")" -eq 8000 ]
-	wait_for grep -q '^"done" received by the server$' "$dir/s.out"
-	[ "$(grep -c '^"x*" received by the server$' "$dir/s.out")" -eq 8000 ]
-	grep -qx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/s.out"
+	slow_reader_dropped
 	stop_server
 }
 

@@ -9,25 +9,6 @@ SENDERS=4
 RECEIVERS=3
 COUNT=100
 
-# collect NAME N FILE: read NAME's lines until N "said:" lines arrived;
-# keep those, in order, in FILE.
-collect() {
-	local got=0
-	: >"$3"
-	while [ "$got" -lt "$2" ]; do
-		read_line "$1" || {
-			echo "# $1: only $got of $2 messages arrived" >&2
-			return 1
-		}
-		case $LINE in
-		*" said: "*)
-			printf '%s\n' "$LINE" >>"$3"
-			got=$((got + 1))
-			;;
-		esac
-	done
-}
-
 @test "all clients on all workers see one order, each sender's in sequence" {
 	local i r s v dir=$BATS_TEST_TMPDIR
 	start_server -w 4 -r 0

@@ -364,25 +364,8 @@ session() {
 }
 
 @test "-1: a client that stops reading holds the server up, then is dropped" {
-	local dir=$BATS_TEST_TMPDIR v
+	# A send() to slow blocks until the server gives up on it.
 	start_server -1 -r 0
-	join s
-	join g
-	join slow
-	expect s "Client ($ADDR_g) connected"
-	expect s "Client ($ADDR_slow) connected"
-	expect g "Client ($ADDR_slow) connected"
-	v=FD_s; in_background cat <&"${!v}" >"$dir/s.out"
-	v=FD_g; in_background cat <&"${!v}" >"$dir/g.out"
-	# 8 MB of broadcast: more than the kernel buffers ahead of slow,
-	# so a send() to slow blocks until the server gives up on it.
-	v=FD_s
-	flood 8000 >&"${!v}"
-	say s "done"
-	wait_for grep -q "^Client ($ADDR_s) said: done\$" "$dir/g.out"
-	grep -qx "Client ($ADDR_slow) left (send queue exceeded)" "$dir/g.out"
-	[ "$(grep -c "^Client ($ADDR_s) said: x*\$" "$dir/g.out")" -eq 8000 ]
-	wait_for grep -q '^"done" received by the server$' "$dir/s.out"
-	[ "$(grep -c '^"x*" received by the server$' "$dir/s.out")" -eq 8000 ]
+	slow_reader_dropped
 	stop_server
 }
