@@ -58,7 +58,7 @@ endif
 ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-COMMON	 = common/buf.c common/ev.c common/hub.c common/log.c common/net.c \
+COMMON	 = common/buf.c common/ev.c common/hub.c common/hub_ring.c common/log.c common/net.c \
 	   common/history.c common/longopt.c common/proctitle.c \
 	   common/limit.c common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
@@ -73,7 +73,7 @@ BENCH	 = client/chatbench.c client/benchio.c client/stats.c
 # The hub's tests, one file per concern, share tests/unit/hub_helpers.c.
 HUB_UNITS = tests/unit/test_hub_ring tests/unit/test_hub_wake \
 	   tests/unit/test_hub_registry tests/unit/test_hub_recover \
-	   tests/unit/test_hub_conc
+	   tests/unit/test_hub_conc tests/unit/test_hub_stall
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 	   $(HUB_UNITS) tests/unit/test_util tests/unit/test_history \
 	   tests/unit/test_render tests/unit/test_hubfile tests/unit/test_rrl \

@@ -4,35 +4,16 @@
  *
  * Layout of the object (all offsets fixed at creation):
  *
- *	struct hub_shared	header: sizes, locks, ring state, scoreboard
+ *	struct hub_shared	header: sizes, lock, ring head, scoreboard
  *	struct hub_reg[max]	the registry, one slot per possible client
  *	struct limit_addr[n]	clients per address prefix (limit.c)
- *	ring[ring_size]		the message ring
+ *	uint64_t[index_n]	the ring's index: the global order
+ *	areas[nworkers + 1]	each writer's records, ring_size bytes each
  *
- * The ring.  Records are appended at "head", a byte offset that only
- * grows; byte o lives at ring[o % ring_size].  A record is a struct
- * hub_rec followed by its text, padded to 8 bytes, and never straddles
- * the end of the ring: a writer that does not fit pads to the end (a
- * record with seq 0, or nothing at all if not even a header fits).
+ * The ring (hub_ring.c) takes no lock.
  *
- * Writers serialise on ring_lock, a process-shared POSIX semaphore; they
- * never wait for readers.  Before writing a byte a writer announces in
- * "reserve" how far it will write, then it copies the record, then it
- * moves head and head_seq with a release store.  Readers take no lock:
- * a reader copies the record at its cursor and then re-reads reserve;
- * if the writers have reserved past cursor + ring_size, the copy may be
- * torn, the reader has fallen a full ring behind, and it resynchronises
- * to the head, counting what it skipped.  (head, head_seq) is read as a
- * pair under a sequence counter, "gen", odd while a writer updates it.
- *
- * Wake-ups.  A worker sleeps in its event loop, so it is woken through a
- * descriptor (an eventfd on Linux) that hub_publish pokes.  A per-worker
- * flag, wake_pending, makes that one write per sleeping worker however
- * many records are published before it runs: the publisher pokes only
- * when it turns the flag on, the worker turns it off before it reads.
- *
- * The registry has its own semaphore, reg_lock.  Each lock records its
- * holder's pid so the master can release a lock whose holder died.
+ * The registry has a semaphore, reg_lock, taken only by renames; it
+ * records its holder's pid so that a lock whose holder died is released.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -51,131 +32,10 @@
 #include <unistd.h>
 
 #include "ev.h"
-#include "hub.h"
-#include "limit.h"
+#include "hub_impl.h"
 #include "util.h"
 
-#define HUB_MAGIC	0x63686174647562ULL	/* "chatdub" */
-#define HUB_VERSION	3
-#define HUB_ALIGN	8
-
-struct hub_lock {
-	sem_t			l_sem;
-	_Atomic pid_t		l_owner;	/* 0 when free */
-};
-
-struct hub_rec {
-	uint32_t		r_len;		/* whole record, padded */
-	uint32_t		r_textlen;
-	uint64_t		r_seq;		/* 0: padding to the end */
-	uint64_t		r_origin;
-	uint64_t		r_target;
-};
-
-struct hub_slot {
-	_Atomic pid_t		w_pid;
-	atomic_int		w_wake_pending;
-	atomic_int		w_kick;		/* try accept() when woken */
-	atomic_uint		w_clients;
-	_Atomic uint64_t	w_msgs_in;
-	_Atomic uint64_t	w_msgs_out;
-	_Atomic uint64_t	w_bytes_out;
-	_Atomic uint64_t	w_cursor;	/* read up to here */
-	_Atomic int64_t		w_beat_ms;	/* last seen running */
-	_Atomic uint64_t	w_holds;	/* times held back */
-	atomic_int		w_reader;	/* reads only: serves no clients */
-	/* A reader's own figures (chatd -C's bridge), for the scoreboard. */
-	_Atomic uint64_t	w_ext[HUB_EXT_MAX];
-};
-
-struct hub_reg {
-	_Atomic uint32_t	g_seq;		/* odd while being written */
-	uint64_t		g_id;		/* 0: free */
-	int			g_worker;
-	char			g_nick[PROTO_NICK_MAX + 1];
-	char			g_addr[PROTO_ADDR_MAX];
-	/*
-	 * Outside the seqlock: the address-table entry the client holds
-	 * (+1; 0 for none), used only by its worker or the reaper, and
-	 * the budget of whispers it may be sent, which any worker spends.
-	 */
-	unsigned		g_addr_ref;
-	_Atomic int64_t		g_recv_tat;
-};
-
-struct hub_shared {
-	uint64_t		s_magic;
-	uint32_t		s_version;
-	_Atomic pid_t		s_master;
-	int			s_nworkers;
-	unsigned		s_max_clients;
-	size_t			s_ring_size;
-	size_t			s_reg_off;
-	size_t			s_addr_off;
-	unsigned		s_addr_slots;
-	uint64_t		s_addr_seed;
-	size_t			s_ring_off;
-	size_t			s_total;
-	int64_t			s_started;	/* time(3) at creation */
-
-	struct hub_lock		s_ring_lock;
-	_Atomic uint64_t	s_reserve;	/* writers write below this */
-	_Atomic uint64_t	s_head;		/* end of the last record */
-	_Atomic uint64_t	s_head_seq;	/* seq of the last record */
-	_Atomic uint64_t	s_gen;		/* odd: head pair changing */
-	_Atomic uint64_t	s_held;		/* workers waiting for readers */
-	uint64_t		s_high;		/* back-pressure marks */
-	uint64_t		s_low;
-
-	struct hub_lock		s_reg_lock;
-	atomic_uint		s_clients;	/* registered clients */
-	atomic_uint		s_reg_hint;	/* where to look for a slot */
-	_Atomic uint64_t	s_next_id;
-
-	struct hub_slot		s_workers[HUB_WORKERS_MAX];
-};
-
-struct hub {
-	struct hub_shared	*h_sh;
-	struct hub_reg		*h_reg;
-	struct limit_table	 h_addrs;
-	unsigned char		*h_ring;
-	size_t			 h_size;
-	int			 h_fd;		/* kept to fstat the object */
-	/* The sizes as created: the shared copies are checked against them. */
-	size_t			 h_ring_size;
-	int			 h_nworkers;
-	unsigned		 h_max_clients;
-	char			 h_name[HUB_NAME_MAX];
-	int			 h_self;	/* worker slot, -1 in master */
-	pid_t			 h_pid;
-	int			 h_wake[HUB_WORKERS_MAX];
-};
-
-static size_t
-align_up(size_t n, size_t a)
-{
-	return (n + a - 1) / a * a;
-}
-
-static void	hub_wake_others(struct hub *);
-static void	hub_wake_held(struct hub *);
 static void	hub_client_drop_addr(struct hub *, struct hub_reg *);
-
-/*
- * The high-water mark of the back-pressure: how far behind the head
- * the slowest live reader may fall before publishers wait.  It bounds
- * the latency that the ring adds: at 1,000 clients a worker fans out
- * ~10,000 records a second, ~1 MB, so 64 KiB is ~60 ms, about what one
- * worker's own loop adds; a small ring gets a quarter of itself.
- */
-static uint64_t
-hub_high_mark(size_t ring_size)
-{
-	uint64_t	high = HUB_HIGH_MARK;
-
-	return high < ring_size / 4 ? high : ring_size / 4;
-}
 
 static int
 lock_init(struct hub_lock *l)
@@ -211,37 +71,44 @@ hub_name(char *buf, size_t len, const char *host, int port)
 }
 
 /*
- * Where the registry, the address table and the ring start, and the
- * object's whole size.
+ * Where the registry, the address table, the index and the areas start,
+ * and the object's whole size.
  */
 static int
-hub_layout(size_t ring_size, unsigned max_clients, size_t *reg_off,
-    size_t *addr_off, size_t *ring_off, size_t *total)
+hub_layout(size_t ring_size, int nworkers, unsigned max_clients,
+    struct hub_layout *ly)
 {
-	size_t	reg = align_up(sizeof(struct hub_shared), 64);
+	size_t	reg = hub_align_up(sizeof(struct hub_shared), 64);
+	size_t	areas = (size_t)HUB_AREAS(nworkers);
 
-	if (max_clients > (HUB_RING_MAX - reg) / sizeof(struct hub_reg)) {
+	if (max_clients > (HUB_RING_MAX - reg) / sizeof(struct hub_reg) ||
+	    nworkers < 1 || nworkers > HUB_WORKERS_MAX ||
+	    ring_size > HUB_RING_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	*reg_off = reg;
-	*addr_off = align_up(reg + (size_t)max_clients *
+	memset(ly, 0, sizeof(*ly));
+	ly->ly_reg_off = reg;
+	ly->ly_addr_off = hub_align_up(reg + (size_t)max_clients *
 	    sizeof(struct hub_reg), 64);
-	*ring_off = align_up(*addr_off + (size_t)limit_table_slots(
-	    max_clients) * sizeof(struct limit_addr), 64);
-	*total = *ring_off + ring_size;
+	ly->ly_index_off = hub_align_up(ly->ly_addr_off +
+	    (size_t)limit_table_slots(max_clients) *
+	    sizeof(struct limit_addr), 64);
+	ly->ly_index_n = hub_ring_index_n(ring_size);
+	ly->ly_area_off = hub_align_up(ly->ly_index_off +
+	    (size_t)ly->ly_index_n * sizeof(uint64_t), 64);
+	ly->ly_total = ly->ly_area_off + areas * ring_size;
 	return 0;
 }
 
 size_t
-hub_size(size_t ring_size, unsigned max_clients)
+hub_size(size_t ring_size, int nworkers, unsigned max_clients)
 {
-	size_t	reg_off, addr_off, ring_off, total;
+	struct hub_layout	ly;
 
-	if (hub_layout(ring_size, max_clients, &reg_off, &addr_off, &ring_off,
-	    &total) == -1)
+	if (hub_layout(ring_size, nworkers, max_clients, &ly) == -1)
 		return 0;
-	return total;
+	return ly.ly_total;
 }
 
 /*
@@ -251,7 +118,7 @@ hub_size(size_t ring_size, unsigned max_clients)
 static const char *
 hub_header_problem(const struct hub_shared *sh, off_t size)
 {
-	size_t	reg_off, addr_off, ring_off, total;
+	struct hub_layout	ly;
 
 	if (size < (off_t)sizeof(*sh))
 		return "truncated (smaller than its header)";
@@ -264,15 +131,13 @@ hub_header_problem(const struct hub_shared *sh, off_t size)
 	if (sh->s_ring_size < HUB_RING_MIN || sh->s_ring_size > HUB_RING_MAX ||
 	    sh->s_ring_size % HUB_ALIGN != 0)
 		return "corrupt header (ring size out of range)";
-	if (hub_layout(sh->s_ring_size, sh->s_max_clients, &reg_off,
-	    &addr_off, &ring_off, &total) == -1 || sh->s_reg_off != reg_off ||
-	    sh->s_addr_off != addr_off ||
-	    sh->s_addr_slots != limit_table_slots(sh->s_max_clients) ||
-	    sh->s_ring_off != ring_off || sh->s_total != total)
+	if (hub_layout(sh->s_ring_size, sh->s_nworkers, sh->s_max_clients,
+	    &ly) == -1 || memcmp(&ly, &sh->s_layout, sizeof(ly)) != 0 ||
+	    sh->s_addr_slots != limit_table_slots(sh->s_max_clients))
 		return "corrupt header (inconsistent layout)";
-	if ((uint64_t)size < total)
+	if ((uint64_t)size < ly.ly_total)
 		return "truncated (smaller than its header says)";
-	if ((uint64_t)size != total)
+	if ((uint64_t)size != ly.ly_total)
 		return "corrupt (larger than its header says)";
 	return NULL;
 }
@@ -370,12 +235,16 @@ hub_locate(struct hub *h)
 	h->h_ring_size = h->h_sh->s_ring_size;
 	h->h_nworkers = h->h_sh->s_nworkers;
 	h->h_max_clients = h->h_sh->s_max_clients;
-	h->h_reg = (struct hub_reg *)((char *)h->h_sh + h->h_sh->s_reg_off);
+	h->h_index_n = h->h_sh->s_layout.ly_index_n;
+	h->h_reg = (struct hub_reg *)((char *)h->h_sh +
+	    h->h_sh->s_layout.ly_reg_off);
 	h->h_addrs.lt_tab = (struct limit_addr *)((char *)h->h_sh +
-	    h->h_sh->s_addr_off);
+	    h->h_sh->s_layout.ly_addr_off);
 	h->h_addrs.lt_n = h->h_sh->s_addr_slots;
 	h->h_addrs.lt_seed = h->h_sh->s_addr_seed;
-	h->h_ring = (unsigned char *)h->h_sh + h->h_sh->s_ring_off;
+	h->h_index = (_Atomic uint64_t *)(void *)((char *)h->h_sh +
+	    h->h_sh->s_layout.ly_index_off);
+	h->h_areas = (unsigned char *)h->h_sh + h->h_sh->s_layout.ly_area_off;
 }
 
 /*
@@ -429,14 +298,11 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 {
 	struct hub		*h;
 	struct hub_shared	*sh;
-	size_t			 reg_off, addr_off, ring_off, total;
+	struct hub_layout	 ly;
 	int			 fd, saved;
 
-	if (nworkers < 1 || nworkers > HUB_WORKERS_MAX ||
-	    ring_size < HUB_RING_MIN || ring_size > HUB_RING_MAX ||
-	    ring_size % HUB_ALIGN != 0 ||
-	    hub_layout(ring_size, max_clients, &reg_off, &addr_off, &ring_off,
-	    &total) == -1) {
+	if (ring_size < HUB_RING_MIN || ring_size % HUB_ALIGN != 0 ||
+	    hub_layout(ring_size, nworkers, max_clients, &ly) == -1) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -445,8 +311,8 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 		return NULL;
 	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1)
 		return NULL;
-	if (hub_reserve(fd, total) == -1 ||
-	    (h = hub_map(fd, total, PROT_READ | PROT_WRITE, name)) == NULL) {
+	if (hub_reserve(fd, ly.ly_total) == -1 ||
+	    (h = hub_map(fd, ly.ly_total, PROT_READ | PROT_WRITE, name)) == NULL) {
 		saved = errno;
 		close(fd);
 		shm_unlink(name);
@@ -460,18 +326,14 @@ hub_create(const char *name, size_t ring_size, int nworkers,
 	sh->s_nworkers = nworkers;
 	sh->s_max_clients = max_clients;
 	sh->s_ring_size = ring_size;
-	sh->s_reg_off = reg_off;
-	sh->s_addr_off = addr_off;
+	sh->s_layout = ly;
 	sh->s_addr_slots = limit_table_slots(max_clients);
 	sh->s_addr_seed = limit_seed();
-	sh->s_ring_off = ring_off;
-	sh->s_total = total;
-	sh->s_high = hub_high_mark(ring_size);
+	sh->s_high = hub_ring_high_mark(ring_size, ly.ly_index_n);
 	sh->s_low = sh->s_high / 2;
 	sh->s_started = (int64_t)time(NULL);
 	atomic_store(&sh->s_next_id, 1);
-	if (lock_init(&sh->s_ring_lock) == -1 ||
-	    lock_init(&sh->s_reg_lock) == -1) {
+	if (lock_init(&sh->s_reg_lock) == -1) {
 		saved = errno;
 		hub_unlink(h);
 		hub_detach(h);
@@ -510,7 +372,7 @@ hub_attach(const char *name)
 		errno = EPROTO;
 		return NULL;
 	}
-	if ((h = hub_map(fd, sh.s_total, PROT_READ, name)) == NULL) {
+	if ((h = hub_map(fd, sh.s_layout.ly_total, PROT_READ, name)) == NULL) {
 		close(fd);
 		return NULL;
 	}
@@ -599,129 +461,17 @@ void
 hub_recover(struct hub *h, int w, pid_t pid)
 {
 	struct hub_shared	*sh = h->h_sh;
-	uint64_t		 gen;
 
 	/*
-	 * A writer that died inside the ring lock may have left the head
-	 * pair half-updated (gen odd) and reserve beyond head.  Readers
-	 * only read below head, so the half-written record is simply never
-	 * published; gen is made even again, and reserve brought back to
-	 * head so that no reader takes the dead write for an overrun.
-	 * XXX a writer killed between its head and head_seq stores leaves
-	 * head_seq one behind; the readers then resynchronise once and
-	 * report a message lost that was not.
+	 * The ring holds nothing to recover: a writer that died before its
+	 * compare-and-swap published nothing, one that died after it left
+	 * at most the head to move, which the next writer does.
 	 */
-	if (atomic_load(&sh->s_ring_lock.l_owner) == pid) {
-		gen = atomic_load(&sh->s_gen);
-		if (gen & 1)
-			atomic_store(&sh->s_gen, gen + 1);
-		atomic_store(&sh->s_reserve, atomic_load(&sh->s_head));
-		lock_recover(&sh->s_ring_lock, pid);
-	}
 	lock_recover(&sh->s_reg_lock, pid);
 	atomic_store(&sh->s_workers[w].w_pid, 0);
 	atomic_fetch_and(&sh->s_held, ~((uint64_t)1 << w));
 	/* The dead no longer hold anyone back: wake who waited for it. */
 	hub_wake_held(h);
-}
-
-uint64_t
-hub_publish(struct hub *h, uint64_t origin, uint64_t target,
-    const char *text, size_t len)
-{
-	struct hub_shared	*sh = h->h_sh;
-	struct hub_rec		 rec;
-	size_t			 ring = h->h_ring_size, off, space, need;
-	uint64_t		 pos, seq, gen;
-
-	if (len > HUB_TEXT_MAX)
-		len = HUB_TEXT_MAX;
-	need = align_up(sizeof(rec) + len, HUB_ALIGN);
-
-	/*
-	 * XXX a worker stopped (not killed) inside this critical section,
-	 * one copy of at most ~1.2 KB, holds every other publisher until it
-	 * runs again; readers are not held.  Taking the lock over would let
-	 * the stopped writer, once resumed, copy over records written since.
-	 */
-	lock_take(h, &sh->s_ring_lock);
-	pos = atomic_load_explicit(&sh->s_head, memory_order_relaxed);
-	seq = atomic_load_explicit(&sh->s_head_seq, memory_order_relaxed) + 1;
-	off = pos % ring;
-	space = ring - off;
-	if (space < need) {
-		/* Pad to the end; the record goes at the start. */
-		atomic_store_explicit(&sh->s_reserve, pos + space + need,
-		    memory_order_relaxed);
-		atomic_thread_fence(memory_order_release);
-		if (space >= sizeof(rec)) {
-			memset(&rec, 0, sizeof(rec));
-			rec.r_len = (uint32_t)space;
-			memcpy(h->h_ring + off, &rec, sizeof(rec));
-		}
-		pos += space;
-		off = 0;
-	} else {
-		atomic_store_explicit(&sh->s_reserve, pos + need,
-		    memory_order_relaxed);
-		atomic_thread_fence(memory_order_release);
-	}
-	rec.r_len = (uint32_t)need;
-	rec.r_textlen = (uint32_t)len;
-	rec.r_seq = seq;
-	rec.r_origin = origin;
-	rec.r_target = target;
-	memcpy(h->h_ring + off, &rec, sizeof(rec));
-	memcpy(h->h_ring + off + sizeof(rec), text, len);
-
-	gen = atomic_load_explicit(&sh->s_gen, memory_order_relaxed);
-	atomic_store_explicit(&sh->s_gen, gen + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&sh->s_head, pos + need, memory_order_release);
-	atomic_store_explicit(&sh->s_head_seq, seq, memory_order_relaxed);
-	atomic_store_explicit(&sh->s_gen, gen + 2, memory_order_release);
-	lock_give(&sh->s_ring_lock);
-
-	hub_wake_others(h);
-	return seq;
-}
-
-/* Wake every other worker that is not already due to wake. */
-static void
-hub_wake_others(struct hub *h)
-{
-	struct hub_shared	*sh = h->h_sh;
-	struct hub_slot		*s;
-	int			 w;
-
-	/* Pairs with the fence in hub_wake_ack: see the comment there. */
-	atomic_thread_fence(memory_order_seq_cst);
-	for (w = 0; w < h->h_nworkers; w++) {
-		s = &sh->s_workers[w];
-		if (w == h->h_self || h->h_wake[w] == -1 ||
-		    atomic_load(&s->w_pid) == 0)
-			continue;
-		/*
-		 * Read before writing: a busy worker's flag stays set, and
-		 * a plain load leaves its cache line shared instead of
-		 * pulling it over on every publish.
-		 */
-		if (atomic_load(&s->w_wake_pending) == 0 &&
-		    atomic_exchange(&s->w_wake_pending, 1) == 0)
-			wake_post(h->h_wake[w]);
-	}
-}
-
-void
-hub_kick_accept(struct hub *h)
-{
-	struct hub_shared	*sh = h->h_sh;
-	int			 w;
-
-	for (w = 0; w < h->h_nworkers; w++)
-		if (w != h->h_self)
-			atomic_store(&sh->s_workers[w].w_kick, 1);
-	hub_wake_others(h);
 }
 
 void
@@ -744,156 +494,6 @@ hub_set_id_base(struct hub *h, uint64_t base)
 }
 
 int
-hub_kicked(struct hub *h)
-{
-	return atomic_exchange(&h->h_sh->s_workers[h->h_self].w_kick, 0);
-}
-
-void
-hub_wake_ack(struct hub *h)
-{
-	struct hub_slot	*s = &h->h_sh->s_workers[h->h_self];
-
-	/*
-	 * Store-then-load on both sides (publisher: head, then the flag;
-	 * reader: the flag, then head) with a full fence between: at least
-	 * one of them sees the other's store, so no record is left unseen
-	 * by a sleeping worker.
-	 */
-	atomic_store(&s->w_wake_pending, 0);
-	atomic_thread_fence(memory_order_seq_cst);
-}
-
-uint64_t
-hub_backlog(const struct hub *h, const struct hub_cursor *cur)
-{
-	return atomic_load_explicit(&h->h_sh->s_head, memory_order_relaxed) -
-	    cur->hc_pos;
-}
-
-/* Read (head, head_seq) as a consistent pair. */
-static void
-hub_head_pair(struct hub_shared *sh, uint64_t *head, uint64_t *seq)
-{
-	uint64_t	g1, g2;
-
-	for (;;) {
-		g1 = atomic_load_explicit(&sh->s_gen, memory_order_acquire);
-		if (g1 & 1)
-			continue;
-		*head = atomic_load_explicit(&sh->s_head,
-		    memory_order_relaxed);
-		*seq = atomic_load_explicit(&sh->s_head_seq,
-		    memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
-		g2 = atomic_load_explicit(&sh->s_gen, memory_order_relaxed);
-		if (g1 == g2)
-			return;
-	}
-}
-
-void
-hub_cursor_init(struct hub *h, struct hub_cursor *cur)
-{
-	hub_head_pair(h->h_sh, &cur->hc_pos, &cur->hc_seq);
-}
-
-enum hub_read_result
-hub_read(struct hub *h, struct hub_cursor *cur, struct hub_msg *msg,
-    uint64_t *lost)
-{
-	struct hub_shared	*sh = h->h_sh;
-	struct hub_rec		 rec;
-	size_t			 ring = h->h_ring_size, off, space;
-	uint64_t		 head, seq, reserve;
-
-	for (;;) {
-		head = atomic_load_explicit(&sh->s_head, memory_order_acquire);
-		if (cur->hc_pos == head)
-			return HUB_EMPTY;
-		if (head - cur->hc_pos > ring)
-			break;
-		off = cur->hc_pos % ring;
-		space = ring - off;
-		if (space < sizeof(rec)) {
-			cur->hc_pos += space;
-			continue;
-		}
-		memcpy(&rec, h->h_ring + off, sizeof(rec));
-		/* Sizes are checked before use: the copy may be torn. */
-		if (rec.r_len < sizeof(rec) || rec.r_len > space ||
-		    rec.r_textlen > rec.r_len - sizeof(rec) ||
-		    rec.r_textlen > HUB_TEXT_MAX)
-			break;
-		if (rec.r_seq != 0)
-			memcpy(msg->m_text, h->h_ring + off + sizeof(rec),
-			    rec.r_textlen);
-		atomic_thread_fence(memory_order_acquire);
-		reserve = atomic_load_explicit(&sh->s_reserve,
-		    memory_order_relaxed);
-		if (reserve - cur->hc_pos > ring)
-			break;		/* overwritten while we copied */
-		cur->hc_pos += rec.r_len;
-		if (rec.r_seq == 0)
-			continue;	/* padding */
-		if (rec.r_seq != cur->hc_seq + 1)
-			break;
-		cur->hc_seq = rec.r_seq;
-		msg->m_seq = rec.r_seq;
-		msg->m_origin = rec.r_origin;
-		msg->m_target = rec.r_target;
-		msg->m_len = rec.r_textlen;
-		return HUB_MSG;
-	}
-	/* A full ring behind: skip to the head, count what was skipped. */
-	hub_head_pair(sh, &head, &seq);
-	*lost = seq - cur->hc_seq;
-	cur->hc_pos = head;
-	cur->hc_seq = seq;
-	return HUB_LOST;
-}
-
-/*
- * Back-pressure.  Each worker publishes how far it has read (w_cursor)
- * and when it was last seen running (w_beat_ms).  The lag is the
- * distance from the head to the slowest live worker that still counts
- * as a reader: one that is caught up does not hold anyone back, and one
- * that has not beaten for HUB_STALL_MS (stopped, starved) is untethered
- * and no longer counts; it resynchronises when it runs again.
- */
-uint64_t
-hub_lag(const struct hub *h, int64_t now, int64_t *untether_ms)
-{
-	struct hub_shared	*sh = h->h_sh;
-	const struct hub_slot	*s;
-	uint64_t		 head, min, cur;
-	int64_t			 age, soonest = -1;
-	int			 w;
-
-	head = atomic_load_explicit(&sh->s_head, memory_order_acquire);
-	min = head;
-	for (w = 0; w < h->h_nworkers; w++) {
-		s = &sh->s_workers[w];
-		if (atomic_load_explicit(&s->w_pid, memory_order_relaxed) == 0)
-			continue;
-		cur = atomic_load_explicit(&s->w_cursor, memory_order_acquire);
-		if (cur >= head)
-			continue;
-		age = now - atomic_load_explicit(&s->w_beat_ms,
-		    memory_order_relaxed);
-		if (age > HUB_STALL_MS)
-			continue;
-		if (cur < min)
-			min = cur;
-		if (soonest == -1 || HUB_STALL_MS - age + 1 < soonest)
-			soonest = HUB_STALL_MS - age + 1;
-	}
-	if (untether_ms != NULL)
-		*untether_ms = soonest;
-	return head - min;
-}
-
-int
 hub_active(const struct hub *h, int64_t now, unsigned *clients)
 {
 	const struct hub_shared	*sh = h->h_sh;
@@ -911,59 +511,6 @@ hub_active(const struct hub *h, int64_t now, unsigned *clients)
 		n++;
 	}
 	return n;
-}
-
-uint64_t
-hub_high(const struct hub *h)
-{
-	return h->h_sh->s_high;
-}
-
-/* Wake every held worker if the lag is down to the low mark. */
-static void
-hub_wake_held(struct hub *h)
-{
-	struct hub_shared	*sh = h->h_sh;
-	uint64_t		 held;
-	int			 w;
-
-	if (atomic_load(&sh->s_held) == 0 ||
-	    hub_lag(h, now_ms(), NULL) > sh->s_low)
-		return;
-	held = atomic_exchange(&sh->s_held, 0);
-	for (w = 0; w < h->h_nworkers; w++)
-		if ((held & ((uint64_t)1 << w)) && w != h->h_self &&
-		    h->h_wake[w] != -1)
-			wake_post(h->h_wake[w]);
-}
-
-void
-hub_worker_beat(struct hub *h, const struct hub_cursor *cur, int64_t now)
-{
-	struct hub_slot	*s = &h->h_sh->s_workers[h->h_self];
-
-	atomic_store_explicit(&s->w_cursor, cur->hc_pos, memory_order_release);
-	atomic_store_explicit(&s->w_beat_ms, now, memory_order_relaxed);
-	/*
-	 * Store-then-load against hub_hold's: a worker that starts to wait
-	 * as this one moves on either sees the new cursor or is woken.
-	 */
-	atomic_thread_fence(memory_order_seq_cst);
-	hub_wake_held(h);
-}
-
-int
-hub_hold(struct hub *h, int64_t now, int64_t *untether_ms)
-{
-	struct hub_shared	*sh = h->h_sh;
-	uint64_t		 bit = (uint64_t)1 << h->h_self;
-
-	atomic_fetch_or(&sh->s_held, bit);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (hub_lag(h, now, untether_ms) > sh->s_low)
-		return 1;
-	atomic_fetch_and(&sh->s_held, ~bit);
-	return 0;
 }
 
 /*
@@ -1430,12 +977,6 @@ pid_t
 hub_master_pid(const struct hub *h)
 {
 	return atomic_load(&h->h_sh->s_master);
-}
-
-uint64_t
-hub_head(const struct hub *h)
-{
-	return atomic_load(&h->h_sh->s_head);
 }
 
 size_t

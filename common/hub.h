@@ -26,8 +26,8 @@
 #define HUB_STALL_MS		1000
 /* A rename waits no longer than this for another worker's rename. */
 #define HUB_LOCK_WAIT_MS	50
-/* Publishers wait while a live reader is this far behind (see hub.c). */
-#define HUB_HIGH_MARK		(64 * 1024)
+/* Publishers wait while a live reader is this many records behind. */
+#define HUB_HIGH_MARK		512
 
 /* What a reader gets: one record, copied out of the ring. */
 struct hub_msg {
@@ -40,8 +40,8 @@ struct hub_msg {
 
 /* A reader's position; each worker owns one. */
 struct hub_cursor {
-	uint64_t	hc_pos;		/* byte offset, never wraps */
-	uint64_t	hc_seq;		/* seq of the last record consumed */
+	uint64_t	hc_seq;		/* seq of the last record consumed:
+					   records read so far */
 };
 
 enum hub_read_result {
@@ -68,7 +68,7 @@ struct hub_stats {
 	uint64_t	st_msgs_in;
 	uint64_t	st_msgs_out;
 	uint64_t	st_bytes_out;
-	uint64_t	st_cursor;	/* ring position, as hub_head */
+	uint64_t	st_cursor;	/* records read, as hub_head */
 	int64_t		st_beat_ms;	/* last seen running (now_ms) */
 	int		st_held;	/* waiting for a slower reader */
 	uint64_t	st_holds;	/* times it was held back */
@@ -85,7 +85,7 @@ struct hub;
  */
 void	hub_name(char *buf, size_t len, const char *host, int port);
 /* The bytes of shared memory a hub of these sizes takes; 0 if too big. */
-size_t	hub_size(size_t ring_size, unsigned max_clients);
+size_t	hub_size(size_t ring_size, int nworkers, unsigned max_clients);
 
 /* What is under a hub's name, for chatd's startup checks and chatd -S. */
 enum hub_state {
@@ -163,10 +163,13 @@ void		 hub_set_id_base(struct hub *, uint64_t base);
 void		 hub_recover(struct hub *, int w, pid_t pid);
 
 /*
- * Append a record under the ring lock and wake the other workers.
- * Never waits for a reader (the oldest records are overwritten): the
- * callers hold back their own clients instead (hub_lag, hub_hold).
- * Returns the record's seq.
+ * Append a record and wake the other workers.  Takes no lock, and a
+ * process stopped anywhere in here holds up nobody (see hub_ring.c).
+ * A process publishes from its own worker slot (hub_worker_start), or,
+ * one process at a time, from the master's handle.  Never waits for a
+ * reader (the oldest records are overwritten): the callers hold back
+ * their own clients instead (hub_lag, hub_hold).  Returns the record's
+ * seq.
  */
 uint64_t	 hub_publish(struct hub *, uint64_t origin, uint64_t target,
 		    const char *text, size_t len);
@@ -174,12 +177,13 @@ uint64_t	 hub_publish(struct hub *, uint64_t origin, uint64_t target,
 void		 hub_cursor_init(struct hub *, struct hub_cursor *);
 /*
  * Copy the record after *cur into *msg and advance.  If the writers
- * have overwritten it, jump to the head and report in *lost how many
- * records were skipped.  Never blocks.
+ * have overwritten it, report in *lost how many records were skipped:
+ * that one, if only its writer's area was lapped, or all up to the head
+ * if the whole ring was.  Never blocks.
  */
 enum hub_read_result hub_read(struct hub *, struct hub_cursor *,
 		    struct hub_msg *msg, uint64_t *lost);
-/* Bytes published that the cursor has not read yet. */
+/* Records published that the cursor has not read yet. */
 uint64_t	 hub_backlog(const struct hub *, const struct hub_cursor *);
 /*
  * Worker: clear this worker's wake-up flag; call after draining its
@@ -194,7 +198,7 @@ void		 hub_wake_ack(struct hub *);
  * running (hub_worker_beat); that wakes the workers held back, once the
  * lag is down to the low mark (half of hub_high).
  *
- * hub_lag: bytes from the head to the slowest live reader that counts:
+ * hub_lag: records from the head to the slowest live reader that counts:
  * caught-up workers and those that have not beaten for HUB_STALL_MS are
  * left out.  *untether_ms (may be NULL): ms until the slowest reader
  * behind stops counting, -1 if none is behind.
@@ -320,7 +324,21 @@ unsigned	 hub_total_clients(const struct hub *);
 pid_t		 hub_master_pid(const struct hub *);
 /* When the hub was made, as time(3). */
 int64_t		 hub_started(const struct hub *);
+/* Records published so far: the seq of the last one. */
 uint64_t	 hub_head(const struct hub *);
+/* The bytes of each writer's area (-R). */
 size_t		 hub_ring_size(const struct hub *);
+/* How many records the ring's index holds: a reader further behind
+   than this has lost everything up to the head. */
+uint64_t	 hub_ring_slots(const struct hub *);
+
+/*
+ * For the unit tests: where the next record of this process goes in its
+ * area (bytes, never wraps); and a function hub_publish calls once the
+ * record is copied (stage 1) and once it is in the order (stage 2), so
+ * that a test can stop a writer at either point.
+ */
+uint64_t	 hub_test_area_pos(const struct hub *);
+extern void	(*hub_test_publish_hook)(int stage);
 
 #endif

@@ -399,7 +399,6 @@ bridge_flush(const struct hub_cursor *upto)
 	}
 	out.len = BRIDGE_MSG_HDR;
 	out.count = 0;
-	atomic_store(&b.st->cs_ring_pos, upto->hc_pos);
 	atomic_store(&b.st->cs_ring_seq, upto->hc_seq);
 	hub_worker_beat(b.hub, &b.cursor, now_ms());
 	return 0;
@@ -458,7 +457,7 @@ bridge_forward(void)
 	 * What is there now, and no more: the consumer thread appends all
 	 * the time, and the batch must not wait for a quiet ring.
 	 */
-	while (!got_term && b.cursor.hc_pos < end) {
+	while (!got_term && b.cursor.hc_seq < end) {
 		before = b.cursor;
 		r = hub_read(b.hub, &b.cursor, &msg, &lost);
 		if (r == HUB_EMPTY)
@@ -490,13 +489,11 @@ static void
 bridge_cursor(void)
 {
 	hub_cursor_init(b.hub, &b.cursor);
-	if (atomic_load(&b.st->cs_ring_pos) != 0 ||
-	    atomic_load(&b.st->cs_ring_seq) != 0) {
-		b.cursor.hc_pos = atomic_load(&b.st->cs_ring_pos);
+	if (atomic_load(&b.st->cs_ring_set))
 		b.cursor.hc_seq = atomic_load(&b.st->cs_ring_seq);
-	} else {
-		atomic_store(&b.st->cs_ring_pos, b.cursor.hc_pos);
+	else {
 		atomic_store(&b.st->cs_ring_seq, b.cursor.hc_seq);
+		atomic_store(&b.st->cs_ring_set, 1);
 	}
 }
 

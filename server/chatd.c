@@ -161,7 +161,8 @@ make_hub(void)
 	if (hi.hi_state == HUB_RUNNING)
 		fatalx("hub %s belongs to a running chatd (pid %ld)", name,
 		    (long)hi.hi_master);
-	need = hub_size(conf.ring, conf.opts.max_clients);
+	need = hub_size(conf.ring, conf.workers + (conf.cluster != NULL),
+	    conf.opts.max_clients);
 	/* With -C the bridge reads the ring too, in the last slot. */
 	if ((hub = hub_create(name, conf.ring, conf.workers +
 	    (conf.cluster != NULL),

@@ -56,8 +56,8 @@ struct cluster_seen {
 struct cluster_state {
 	_Atomic uint64_t	cs_host;	/* 0 until the first bridge */
 	_Atomic uint64_t	cs_stream_seq;	/* last appended to the ring */
-	_Atomic uint64_t	cs_ring_pos;	/* the bridge's ring cursor */
-	_Atomic uint64_t	cs_ring_seq;
+	_Atomic uint64_t	cs_ring_seq;	/* the bridge's ring cursor */
+	atomic_int		cs_ring_set;	/* cs_ring_seq is meaningful */
 	_Atomic uint64_t	cs_published;	/* records sent to the stream */
 	/*
 	 * Per origin host, the last record appended (by the host's own

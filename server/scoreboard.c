@@ -166,9 +166,10 @@ scoreboard_print(const char *host, int port)
 	}
 	format_uptime(hub_started(hub), up, sizeof(up));
 	printf("chatd on port %d: master pid %ld, up %s, %u clients, "
-	    "ring head %llu of size %zu\n", port, (long)hub_master_pid(hub),
-	    up, hub_total_clients(hub), (unsigned long long)hub_head(hub),
-	    hub_ring_size(hub));
+	    "ring head %llu, keeps %llu, %zu bytes a writer\n", port,
+	    (long)hub_master_pid(hub), up, hub_total_clients(hub),
+	    (unsigned long long)hub_head(hub),
+	    (unsigned long long)hub_ring_slots(hub), hub_ring_size(hub));
 	print_table(hub);
 	hub_detach(hub);
 	return 0;

@@ -93,7 +93,7 @@ all_at_head() {
 	say a "one"
 	expect a '"one" received by the server'
 	run -0 "$CHATD" -S -p "$TCP_PORT"
-	[[ "${lines[0]}" =~ ^chatd\ on\ port\ $TCP_PORT:\ master\ pid\ $SERVER_PID,\ up\ [0-9]+s,\ 1\ clients,\ ring\ head\ ([0-9]+)\ of\ size\ 4194304$ ]]
+	[[ "${lines[0]}" =~ ^chatd\ on\ port\ $TCP_PORT:\ master\ pid\ $SERVER_PID,\ up\ [0-9]+s,\ 1\ clients,\ ring\ head\ ([0-9]+),\ keeps\ 131072,\ 4194304\ bytes\ a\ writer$ ]]
 	head=${BASH_REMATCH[1]}
 	[ "$head" -gt 0 ]
 	[ "${lines[1]}" = "worker  pid       clients      msgs-in     msgs-out      bytes-out       ring-pos     behind stall-ms  holds" ]

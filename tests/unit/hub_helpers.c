@@ -218,22 +218,23 @@ read_msg(struct hub *h, struct hub_cursor *cur, struct hub_msg *msg,
 }
 
 /*
- * How far the head moves for a record of len bytes, learnt by
- * publishing one: the layout is hub.c's business, not the test's.
+ * How many bytes of its area a record of len bytes takes, learnt by
+ * publishing one: the layout is hub_ring.c's business, not the test's.
  */
 size_t
 rec_size(struct hub *h, size_t len)
 {
 	static char	zeros[HUB_TEXT_MAX];
-	uint64_t	before = hub_head(h);
+	uint64_t	before = hub_test_area_pos(h);
 
 	hub_publish(h, 0, 0, zeros, len);
-	return (size_t)(hub_head(h) - before);
+	return (size_t)(hub_test_area_pos(h) - before);
 }
 
 /*
  * Publish records, reading each back, until exactly left bytes remain
- * before the end of the ring (left 0: until the head is at its start).
+ * before the end of this process's area (left 0: until it is at its
+ * start).
  * hdr is the size of an empty record; *seq the last seq published.
  */
 int
@@ -249,7 +250,7 @@ fill_to(struct hub *h, struct hub_cursor *cur, size_t left, size_t hdr,
 	room = HUB_TEXT_MAX / 8 * 8;
 	memset(text, 'f', sizeof(text));
 	for (i = 0; i < 10000; i++) {
-		rem = ring - hub_head(h) % ring;
+		rem = ring - hub_test_area_pos(h) % ring;
 		if (rem == left || (left == 0 && rem == ring))
 			return 1;
 		/* Bytes to place before the end of this lap. */
@@ -260,12 +261,13 @@ fill_to(struct hub *h, struct hub_cursor *cur, size_t left, size_t hdr,
 			len = t - hdr;
 		else
 			len = t - 2 * hdr < room ? t - 2 * hdr : room;
-		before = hub_head(h);
+		before = hub_test_area_pos(h);
 		hub_publish(h, *seq, 0, text, len);
 		if (!read_msg(h, cur, &msg, ++*seq, text, len))
 			return 0;
 		/* A record that fits takes hdr + len: the layout we assume. */
-		if (t >= hdr && !CHECK_UINT(hub_head(h) - before, hdr + len))
+		if (t >= hdr && !CHECK_UINT(hub_test_area_pos(h) - before,
+		    hdr + len))
 			return 0;
 	}
 	FAIL("fill_to %zu: no end in sight", left);

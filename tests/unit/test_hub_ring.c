@@ -1,8 +1,8 @@
 /* Copyright (c) 2026 The chatd authors.  See LICENSE. */
 /*
  * test_hub_ring.c -- the shared-memory ring: publishing and reading,
- * records of every size wrapping the ring, readers falling behind
- * and told how much they lost, the backlog.
+ * records of every size wrapping a writer's area, readers falling
+ * behind and told how much they lost, the backlog.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -30,6 +30,7 @@ static void	t_wrap_edges(void);
 static void	t_lost_all(void);
 static void	t_lost_partial(void);
 static void	t_one_ring_behind(void);
+static void	t_lost_area(void);
 static void	t_backlog(void);
 
 static void
@@ -117,7 +118,7 @@ t_publish_read(void)
 	}
 	CHECK_INT(hub_read(h, &a, &msg, &lost), HUB_EMPTY);
 	CHECK_UINT(a.hc_seq, 3);
-	CHECK_UINT(a.hc_pos, hub_head(h));
+	CHECK_UINT(hub_head(h), 3);
 
 	/* Another cursor is independent and sees the same records. */
 	read_msg(h, &b, &msg, 1, "hello", 5);
@@ -148,7 +149,7 @@ t_cursor_init(void)
 	hub_publish(h, 0, 0, "old 3", 5);
 	hub_cursor_init(h, &cur);
 	CHECK_UINT(cur.hc_seq, 3);
-	CHECK_UINT(cur.hc_pos, hub_head(h));
+	CHECK_UINT(hub_head(h), 3);
 	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
 	hub_publish(h, 0, 0, "new", 3);
 	read_msg(h, &cur, &msg, 4, "new", 3);
@@ -200,7 +201,7 @@ t_wrap(void)
 	 * Records of many sizes from empty to the largest, published in
 	 * batches well under a ring and read back after each batch.
 	 */
-	while (ok && hub_head(h) < 6 * ring) {
+	while (ok && hub_test_area_pos(h) < 6 * ring) {
 		r ^= r << 13;
 		r ^= r >> 17;
 		r ^= r << 5;
@@ -261,18 +262,19 @@ t_wrap_edges(void)
 	for (i = 0; i < sizeof(lefts) / sizeof(lefts[0]); i++) {
 		if (!fill_to(h, &cur, lefts[i], hdr, &seq))
 			break;
-		off = hub_head(h) % ring;
+		off = hub_test_area_pos(h) % ring;
 		text[0] = (char)('0' + i);
 		hub_publish(h, 0, seq + 1, text, sizeof(text));
 		if (!read_msg(h, &cur, &msg, ++seq, text, sizeof(text)) ||
 		    !CHECK_UINT(msg.m_target, seq))
 			break;
-		/* It fits, or it went to the start of the ring. */
+		/* It fits, or it went to the start of the area. */
 		if (lefts[i] >= hdr + sizeof(text))
-			CHECK_UINT(hub_head(h) % ring,
+			CHECK_UINT(hub_test_area_pos(h) % ring,
 			    (off + hdr + sizeof(text)) % ring);
 		else
-			CHECK_UINT(hub_head(h) % ring, hdr + sizeof(text));
+			CHECK_UINT(hub_test_area_pos(h) % ring,
+			    hdr + sizeof(text));
 		CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
 		/* Go on from half a lap later. */
 		if (!fill_to(h, &cur, ring / 2, hdr, &seq))
@@ -296,7 +298,8 @@ t_lost_all(void)
 	hub_cursor_init(h, &cur);
 	memset(text, 'L', sizeof(text));
 	/* Three rings' worth that nobody reads. */
-	for (n = 0; hub_head(h) < 3 * HUB_RING_MIN; n++)
+	for (n = 0; hub_head(h) < 3 * hub_ring_slots(h) ||
+	    hub_test_area_pos(h) < 3 * HUB_RING_MIN; n++)
 		hub_publish(h, 0, 0, text, sizeof(text));
 	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_LOST);
 	CHECK_UINT(lost, n);
@@ -316,7 +319,7 @@ static void
 t_lost_partial(void)
 {
 	struct hub		*h;
-	struct hub_cursor	 cur, fresh;
+	struct hub_cursor	 cur, fresh, probe;
 	struct hub_msg		 msg;
 	char			 text[64];
 	uint64_t		 lost = 0, i, n;
@@ -337,8 +340,13 @@ t_lost_partial(void)
 	}
 	/* The reader stops at 4 while more than a ring goes by. */
 	hub_cursor_init(h, &fresh);
-	for (n = 10; hub_head(h) - fresh.hc_pos <= HUB_RING_MIN; n++)
-		hub_publish(h, 0, 0, "filler filler filler", 20);
+	for (n = 10;; n++) {
+		probe = fresh;
+		if (hub_read(h, &probe, &msg, &lost) == HUB_LOST)
+			break;
+		hub_publish(h, 0, 0, "fill", 4);
+	}
+	CHECK_UINT(n - 10, hub_ring_slots(h) + 1);
 	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_LOST);
 	CHECK_UINT(lost, n - 4);
 	hub_publish(h, 0, 0, "next", 4);
@@ -364,10 +372,11 @@ t_one_ring_behind(void)
 
 	if ((h = thub_open(ring, 2, 4)) == NULL)
 		return;
-	/* Find a text length whose record divides the ring. */
+	/* A text length whose records fill the area as the index fills. */
+	n = hub_ring_slots(h);
 	memset(text, 'r', sizeof(text));
 	for (len = 1; len < 200; len++)
-		if (ring % (size = rec_size(h, len)) == 0 && size > 16)
+		if ((size = rec_size(h, len)) * n == ring)
 			break;
 	if (!CHECK(len < 200)) {
 		thub_close(h);
@@ -375,12 +384,11 @@ t_one_ring_behind(void)
 	}
 	/* Exactly one ring of records after the cursor: all still there. */
 	hub_cursor_init(h, &cur);
-	n = ring / size;
 	for (i = 0; i < n; i++) {
 		text[0] = (char)i;
 		hub_publish(h, 0, 0, text, len);
 	}
-	CHECK_UINT(hub_head(h) - cur.hc_pos, ring);
+	CHECK_UINT(hub_backlog(h, &cur), n);
 	for (i = 0; i < n; i++) {
 		text[0] = (char)i;
 		if (!read_msg(h, &cur, &msg, cur.hc_seq + 1, text, len))
@@ -396,25 +404,76 @@ t_one_ring_behind(void)
 	thub_close(h);
 }
 
+/*
+ * A writer whose records are large laps its own area long before the
+ * index: only its oldest records are lost, every one of another
+ * writer's comes through, and the loss is reported as one run.
+ */
+static void
+t_lost_area(void)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	char			 big[1000], small[16];
+	uint64_t		 lost = 0, i, n = 100, kept;
+	size_t			 len;
+
+	if ((h = thub_open(HUB_RING_MIN, 2, 4)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	memset(big, 'B', sizeof(big));
+	for (i = 0; i < n; i++) {
+		hub_worker_start(h, 0, getpid());
+		big[0] = (char)i;
+		hub_publish(h, 0, 0, big, sizeof(big));
+		hub_worker_start(h, 1, getpid());
+		len = (size_t)snprintf(small, sizeof(small), "s%llu",
+		    (unsigned long long)i);
+		hub_publish(h, 0, 0, small, len);
+	}
+	/* How many big records the area holds: the newest ones. */
+	kept = HUB_RING_MIN / rec_size(h, sizeof(big));
+	CHECK_UINT(kept, 64);
+	for (i = 0; i < n; i++) {
+		if (i < n - kept) {
+			if (!CHECK_INT(hub_read(h, &cur, &msg, &lost),
+			    HUB_LOST) || !CHECK_UINT(lost, 1))
+				break;
+		} else {
+			big[0] = (char)i;
+			if (!read_msg(h, &cur, &msg, 2 * i + 1, big,
+			    sizeof(big)))
+				break;
+		}
+		len = (size_t)snprintf(small, sizeof(small), "s%llu",
+		    (unsigned long long)i);
+		if (!read_msg(h, &cur, &msg, 2 * i + 2, small, len))
+			break;
+	}
+	/* The record rec_size published. */
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_MSG);
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	thub_close(h);
+}
+
 static void
 t_backlog(void)
 {
 	struct hub		*h;
 	struct hub_cursor	 cur;
 	struct hub_msg		 msg;
-	uint64_t		 head;
 
 	if ((h = thub_open(HUB_RING_MIN, 2, 4)) == NULL)
 		return;
 	hub_cursor_init(h, &cur);
 	CHECK_UINT(hub_backlog(h, &cur), 0);
 	hub_publish(h, 0, 0, "one", 3);
-	head = hub_head(h);
-	CHECK_UINT(hub_backlog(h, &cur), head);
+	CHECK_UINT(hub_backlog(h, &cur), 1);
 	hub_publish(h, 0, 0, "two", 3);
-	CHECK_UINT(hub_backlog(h, &cur), hub_head(h));
+	CHECK_UINT(hub_backlog(h, &cur), 2);
 	read_msg(h, &cur, &msg, 1, "one", 3);
-	CHECK_UINT(hub_backlog(h, &cur), hub_head(h) - head);
+	CHECK_UINT(hub_backlog(h, &cur), 1);
 	read_msg(h, &cur, &msg, 2, "two", 3);
 	CHECK_UINT(hub_backlog(h, &cur), 0);
 	thub_close(h);
@@ -439,7 +498,9 @@ main(void)
 	    t_lost_partial);
 	unit_run("hub: exactly one ring behind loses nothing",
 	    t_one_ring_behind);
-	unit_run("hub: hub_backlog counts unread bytes", t_backlog);
+	unit_run("hub: a writer that laps its own area loses only its own "
+	    "records", t_lost_area);
+	unit_run("hub: hub_backlog counts unread records", t_backlog);
 	unit_run("hub: no shared memory objects left", thub_no_leftovers);
 	return unit_done();
 }

@@ -59,14 +59,14 @@ t_size(void)
 	struct stat	 st;
 	int		 fd;
 
-	CHECK(hub_size(RING, CLIENTS) > RING);
-	CHECK(hub_size(RING, CLIENTS + 1) > hub_size(RING, CLIENTS));
+	CHECK(hub_size(RING, 2, CLIENTS) > RING);
+	CHECK(hub_size(RING, 2, CLIENTS + 1) > hub_size(RING, 2, CLIENTS));
 	if (!CHECK((h = hub_create(name, RING, 2, CLIENTS)) != NULL))
 		return;
 	/* The object has exactly the size announced, all of it reserved. */
 	if (CHECK((fd = shm_open(name, O_RDONLY, 0)) != -1)) {
 		CHECK_INT(fstat(fd, &st), 0);
-		CHECK_UINT(st.st_size, hub_size(RING, CLIENTS));
+		CHECK_UINT(st.st_size, hub_size(RING, 2, CLIENTS));
 		CHECK_UINT((uintmax_t)st.st_blocks * 512 >= (uintmax_t)st.st_size, 1);
 		close(fd);
 	}
@@ -88,7 +88,7 @@ t_probe(void)
 	CHECK_INT(hub_probe(name, &hi), 0);
 	CHECK_INT(hi.hi_state, HUB_STALE);
 	CHECK_INT(hi.hi_uid, geteuid());
-	CHECK_UINT(hi.hi_size, hub_size(RING, CLIENTS));
+	CHECK_UINT(hi.hi_size, hub_size(RING, 2, CLIENTS));
 	/* A live master elsewhere: our parent stands in for it. */
 	hub_set_master(h, getppid());
 	CHECK_INT(hub_probe(name, &hi), 0);
