@@ -501,7 +501,7 @@ held() {
 }
 
 @test "cluster: NATS not answering holds the publishers back; then everything goes through" {
-	local i v dir=$BATS_TEST_TMPDIR count=200 pad
+	local i v dir=$BATS_TEST_TMPDIR count=600 pad
 	pad=$(printf 'x%.0s' $(seq 1 1000))
 	seq 1 "$count" | sed "s/.*/m & $pad/" >"$dir/sent"
 	start_host 1 -w 2 -r 0
@@ -517,7 +517,8 @@ held() {
 	done
 	v=FD_s
 	in_background cat "$dir/sent" >&"${!v}"
-	# 200 KB waiting for the bridge: the worker stops reading s.
+	# 600 lines (more than the 512 of the high mark) waiting for the
+	# bridge: the worker stops reading s.
 	DEADLINE=15 wait_for held 1
 	for i in 1 2 3; do
 		kill -CONT "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
