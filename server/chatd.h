@@ -364,8 +364,8 @@ int	pidfile_write(void);
 void	pidfile_remove(void);
 
 /* worker.c */
-void	worker_run(int slot, struct hub *, int master_fd,
-	    const int *wake_fds) __attribute__((noreturn));
+void	worker_run(int slot, struct hub *, const struct hub_cursor *start,
+	    int master_fd, const int *wake_fds) __attribute__((noreturn));
 
 /*
  * chatd -C's bridge publishes these figures in its hub slot

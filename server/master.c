@@ -122,10 +122,17 @@ static int
 master_spawn(struct hub *hub, int w)
 {
 	struct sigaction	sa;
+	struct hub_cursor	start;
 	sigset_t		none;
 	pid_t			pid;
 	char			title[48];
 
+	/*
+	 * Where the worker starts to read: here, not once it has set up,
+	 * so that what is said in between (by the clients of workers that
+	 * were faster, or the bridge) is in its /history too.
+	 */
+	hub_cursor_init(hub, &start);
 	if ((pid = fork()) == -1) {
 		log_warn("fork %s", slot_name(w));
 		return -1;
@@ -160,7 +167,7 @@ master_spawn(struct hub *hub, int w)
 			close(ready_pipe[1]);
 		}
 #endif
-		worker_run(w, hub, master_pipe[0], slots[w].wake);
+		worker_run(w, hub, &start, master_pipe[0], slots[w].wake);
 	}
 	slots[w].pid = pid;
 	slots[w].started_ms = now_ms();

@@ -538,7 +538,8 @@ worker_stop(void)
 }
 
 void
-worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
+worker_run(int slot, struct hub *hub, const struct hub_cursor *start,
+    int master_fd, const int *wake_fds)
 {
 	struct ev_event		 events[WORKER_EVENTS];
 	struct sigaction	 sa;
@@ -567,6 +568,8 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 	sigaction(SIGHUP, &sa, NULL);
 
 	hub_worker_start(hub, slot, getpid());
+	w.cursor = *start;
+	hub_worker_beat(hub, &w.cursor, now_ms());
 	conn_setup(&worker_ops, conf.opts.sendq, conf.opts.rate);
 #ifdef CHATD_CLUSTER
 	if (conf.cluster != NULL) {
@@ -578,8 +581,6 @@ worker_run(int slot, struct hub *hub, int master_fd, const int *wake_fds)
 #endif
 	if ((w.ev = ev_new(conf.opts.max_clients + CHATD_FD_RESERVE)) == NULL)
 		fatal("ev_new");
-	hub_cursor_init(hub, &w.cursor);
-	hub_worker_beat(hub, &w.cursor, now_ms());
 	if (ev_add(w.ev, w.wake_fd, EV_READ, &src_wake) == -1 ||
 	    ev_add(w.ev, master_fd, EV_READ, &src_master) == -1 ||
 	    (conf.socks.udp_fd != -1 && ev_add(w.ev, conf.socks.udp_fd,
