@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridgeboard.h"
 #include "chatd.h"
 #include "cluster.h"
 #include "ev.h"
@@ -72,6 +73,7 @@ static struct {
 	struct hub		*hub;
 	struct hub_cursor	 cursor;
 	struct cluster_state	*st;
+	struct bridgeboard	*board;		/* the URL, for chatd -S */
 	natsSubscription	*sub;
 	uint64_t		 host;
 	int			 wake_fd;
@@ -339,6 +341,35 @@ static struct {
 	struct buf	replies;	/* origin, target, length, text */
 } out;
 
+/*
+ * For chatd -S: whether the bridge is connected to NATS and, on its
+ * board, to which server (the library moves to another by itself).
+ */
+static void
+bridge_show_conn(void)
+{
+	static char	shown[BRIDGEBOARD_URL_MAX];
+	char		url[BRIDGEBOARD_URL_MAX];
+	natsStatus	s;
+
+	url[0] = '\0';
+	if (natsConnection_Status(cluster_conn()) ==
+	    NATS_CONN_STATUS_CONNECTED &&
+	    (s = natsConnection_GetConnectedUrl(cluster_conn(), url,
+	    sizeof(url))) != NATS_OK)
+		snprintf(url, sizeof(url), "a server (its URL: %s)",
+		    natsStatus_GetText(s));
+	hub_worker_ext(b.hub, BRIDGE_EXT_CONNECTED, url[0] != '\0');
+	if (strcmp(url, shown) == 0)
+		return;
+	if (url[0] != '\0')
+		log_info("connected to %s", url);
+	else
+		log_info("not connected to NATS");
+	memcpy(shown, url, sizeof(shown));
+	bridgeboard_set_url(b.board, url);
+}
+
 /* Publish the batch, wait until JetStream has it; -1: told to stop. */
 static int
 bridge_publish(void)
@@ -367,6 +398,7 @@ bridge_publish(void)
 			    (int)jerr);
 		/* Still here: the workers wait for us, not for a dead one. */
 		hub_worker_beat(b.hub, &b.cursor, now_ms());
+		bridge_show_conn();
 		if (bridge_pause(100) == -1)
 			return -1;
 	}
@@ -525,15 +557,14 @@ bridge_hosts(void)
 	if (now - last < CLUSTER_BEAT_MS)
 		return;
 	last = now;
-	hub_worker_ext(b.hub, BRIDGE_EXT_CONNECTED,
-	    natsConnection_Status(cluster_conn()) == NATS_CONN_STATUS_CONNECTED);
+	bridge_show_conn();
 	cluster_host_beat(b.host);
 	(void)cluster_reap_hosts(b.host, bridge_announce, NULL);
 }
 
 void
 bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
-    struct cluster_state *st, int ready_fd)
+    struct cluster_state *st, struct bridgeboard *board, int ready_fd)
 {
 	struct sigaction	sa;
 	struct pollfd		pfd[2];
@@ -541,6 +572,7 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 
 	b.hub = hub;
 	b.st = st;
+	b.board = board;
 	b.master_fd = master_fd;
 	b.wake_fd = wake_fds[0];
 	log_procname("bridge");

@@ -67,6 +67,7 @@ struct cluster_state {
 	struct cluster_seen	cs_seen[CLUSTER_SEEN_SLOTS];
 };
 
+struct bridgeboard;
 struct hub;
 struct hub_client_info;
 
@@ -122,7 +123,8 @@ uint64_t cluster_host_number(void);
 
 /* bridge.c */
 void	bridge_run(int slot, struct hub *, int master_fd,
-	    const int *wake_fds, struct cluster_state *, int ready_fd)
+	    const int *wake_fds, struct cluster_state *, struct bridgeboard *,
+	    int ready_fd)
 	    __attribute__((noreturn));
 
 #endif

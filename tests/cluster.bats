@@ -120,6 +120,8 @@ stop_host() {
 	DEADLINE=10 wait_for not_running "${!v}"
 	wait "${!v}" 2>/dev/null || true
 	rm -f "/dev/shm/chatd-127.0.0.1-${!port}"
+	# The bridge's board goes with the master.
+	[ ! -e "/dev/shm/chatd-127.0.0.1-${!port}-bridge" ]
 	! grep -qE 'Sanitizer|runtime error|fatal' \
 	    "$BATS_TEST_TMPDIR/host$1.log"
 }
@@ -133,7 +135,8 @@ teardown() {
 			kill -KILL -- -"${!v}"
 			wait "${!v}" 2>/dev/null || true
 		fi
-		rm -f "/dev/shm/chatd-127.0.0.1-${!port}"
+		rm -f "/dev/shm/chatd-127.0.0.1-${!port}" \
+		    "/dev/shm/chatd-127.0.0.1-${!port}-bridge"
 		if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 			echo "# host $n log:" >&3
 			sed 's/^/#   /' "$BATS_TEST_TMPDIR/host$n.log" >&3
@@ -151,6 +154,37 @@ host_number() {
 bridge_line() {
 	local port="PORT_$1"
 	"$CHATD" -S -p "${!port}" | grep '^bridge: '
+}
+
+# nats_peer PID: the client port of the NATS server that process PID is
+# connected to, as the kernel sees it (its established TCP sockets).
+nats_peer() {
+	local fd link inodes=" " hex
+	for fd in /proc/"$1"/fd/*; do
+		link=$(readlink "$fd" 2>/dev/null) || continue
+		case $link in
+		socket:*) inodes="$inodes${link//[^0-9]/} " ;;
+		esac
+	done
+	# /proc/PID/net/tcp: rem_address is HEXIP:HEXPORT, st 01 is
+	# established, the inode is the 10th field.
+	for hex in $(awk -v want="$inodes" 'NR > 1 && $4 == "01" &&
+	    index(want, " " $10 " ") { split($3, r, ":"); print r[2] }' \
+	    /proc/"$1"/net/tcp); do
+		if [ $((16#$hex)) -ge $((NATS_BASE + 3)) ] &&
+		    [ $((16#$hex)) -le $((NATS_BASE + 5)) ]; then
+			echo $((16#$hex))
+		fi
+	done
+}
+
+# bridge_url N: the URL of the NATS server host N's bridge is
+# connected to, from the kernel's view of the bridge's sockets.
+bridge_url() {
+	local port="PORT_$1" pid peer
+	pid=$("$CHATD" -S -p "${!port}" | awk '$1 == "bridge" { print $2 }')
+	peer=$(nats_peer "$pid")
+	[ -n "$peer" ] && echo "nats://127.0.0.1:$peer"
 }
 
 # on HOST NAME: connect client NAME to host HOST and read its welcome.
@@ -233,8 +267,8 @@ skip_to() {
 	s1=$(bridge_line 1 | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
 	s2=$(bridge_line 2 | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
 	[ "$s1" = "$s2" ] && [ "$s1" -gt 0 ]
-	[ "$(bridge_line 1)" = "bridge: host $h1, stream record $s1, 0 after it not yet taken, connected to NATS" ]
-	[ "$(bridge_line 2)" = "bridge: host $h2, stream record $s1, 0 after it not yet taken, connected to NATS" ]
+	[ "$(bridge_line 1)" = "bridge: host $h1, stream record $s1, 0 after it not yet taken, connected to $(bridge_url 1)" ]
+	[ "$(bridge_line 2)" = "bridge: host $h2, stream record $s1, 0 after it not yet taken, connected to $(bridge_url 2)" ]
 	stop_host 1
 	stop_host 2
 }
@@ -443,6 +477,47 @@ nats_up() {
 	# The next test finds three servers again.
 	start_nats "$victim"
 	DEADLINE=20 wait_for nats_up "$victim"
+}
+
+# shows_url N URL: host N's chatd -S says its bridge is connected to URL.
+shows_url() {
+	[[ "$(bridge_line "$1")" = *", connected to $2" ]]
+}
+
+@test "cluster: chatd -S names the NATS server the bridge is connected to, and the next one when it dies" {
+	local url line h s victim next
+	start_host 1
+	h=$(host_number 1)
+	# The bridge says which server it is on within a beat of joining.
+	url=$(bridge_url 1)
+	[[ "$url" = nats://127.0.0.1:* ]]
+	DEADLINE=5 wait_for shows_url 1 "$url"
+	line=$(bridge_line 1)
+	s=$(echo "$line" | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
+	[ "$line" = "bridge: host $h, stream record $s, 0 after it not yet taken, connected to $url" ]
+
+	# That server dies: the library moves to another, and so does -S.
+	victim=$((${url##*:} - NATS_BASE - 2))
+	kill -KILL "$(cat "$BATS_FILE_TMPDIR/n$victim.pid")"
+	DEADLINE=20 wait_for bridge_url_is_not 1 "$url"
+	next=$(bridge_url 1)
+	[ "$next" != "$url" ]
+	DEADLINE=10 wait_for shows_url 1 "$next"
+	line=$(bridge_line 1)
+	s=$(echo "$line" | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
+	[ "$line" = "bridge: host $h, stream record $s, 0 after it not yet taken, connected to $next" ]
+	grep -q "bridge: connected to $url\$" "$BATS_TEST_TMPDIR/host1.log"
+	grep -q "bridge: connected to $next\$" "$BATS_TEST_TMPDIR/host1.log"
+	stop_host 1
+	# The next test finds three servers again.
+	start_nats "$victim"
+	DEADLINE=20 wait_for nats_up "$victim"
+}
+
+# bridge_url_is_not N URL: host N's bridge is connected, elsewhere.
+bridge_url_is_not() {
+	local now
+	now=$(bridge_url "$1") && [ "$now" != "$2" ]
 }
 
 @test "cluster: a host killed: departures announced once, by one host, names freed; restarted, it rejoins" {
