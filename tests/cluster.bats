@@ -383,6 +383,50 @@ answer() {
 	stop_host 2
 }
 
+@test "cluster: ok: you are now NAME and ok: sent to NAME wait for the stream, like received" {
+	local bridge
+	start_host 1
+	start_host 2
+	on 1 a
+	on 1 b
+	on 2 c
+	skip_to a "Client ($ADDR_c) connected"
+	skip_to b "Client ($ADDR_c) connected"
+	say b "/nick bob"
+	skip_to b "ok: you are now bob"
+	skip_to a "Client ($ADDR_b) is now known as bob"
+	skip_to c "Client ($ADDR_b) is now known as bob"
+	say c "/nick carol"
+	skip_to c "ok: you are now carol"
+	skip_to a "Client ($ADDR_c) is now known as carol"
+	skip_to b "Client ($ADDR_c) is now known as carol"
+	# A stopped bridge sends nothing to the stream: the answers wait.
+	# "/msg" alone is answered at once, so it shows what came first.
+	bridge=$(bridge_row 1 | awk '{ print $2 }')
+	[ -n "$bridge" ]
+	kill -STOP "$bridge"
+	say a "/nick alice"
+	say a "/msg bob psst"
+	say a "/msg carol hi"
+	say a "/msg"
+	answer a
+	[ "$LINE" = "error: usage: /msg NAME TEXT" ]
+	kill -CONT "$bridge"
+	# Then the three, in order, once the stream has what they answer.
+	answer a
+	[ "$LINE" = "ok: you are now alice" ]
+	answer a
+	[ "$LINE" = "ok: sent to bob" ]
+	answer a
+	[ "$LINE" = "ok: sent to carol" ]
+	expect b "Client ($ADDR_a) is now known as alice"
+	expect b "alice whispers: psst"
+	expect c "Client ($ADDR_a) is now known as alice"
+	expect c "alice whispers: hi"
+	stop_host 1
+	stop_host 2
+}
+
 # history_of NAME: the answer to NAME's /history, count line first.
 history_of() {
 	local n i
