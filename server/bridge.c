@@ -25,13 +25,16 @@
  *   ring as it came, with its origin and target, unless it is one
  *   already appended (cs_seen: a batch sent again by a new bridge may
  *   differ from the first, so JetStream's ids cannot catch every
- *   repeat; the hosts' own record numbers can).  A gap that cannot be
+ *   repeat; the hosts' own record numbers can; the departures of a
+ *   dead host's clients, host 0, are each a message of their own, which
+ *   JetStream's id alone de-duplicates).  A gap that cannot be
  *   filled (the stream dropped old records) is announced in the ring as
  *   "*** N messages lost".
  */
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -183,7 +186,8 @@ bridge_append(const unsigned char *p, size_t len)
 		if (tlen > HUB_TEXT_MAX || tlen > len - BRIDGE_REC_HDR)
 			return -1;
 		seq = get_be64(p);
-		if (!bridge_seen(host, seq)) {
+		/* Host 0: a departure a reaper sent (bridge_announce). */
+		if (host == 0 || !bridge_seen(host, seq)) {
 			bridge_wait_room();
 			hub_publish(b.hub, get_be64(p + 8), get_be64(p + 16),
 			    (const char *)p + BRIDGE_REC_HDR, tlen);
@@ -533,18 +537,73 @@ bridge_cursor(void)
 }
 
 /*
- * A client of a host that died: its departure goes into the ring for
- * the stream, like one of our own clients'.
+ * CHATD_TEST_REAP_EXIT=FILE, for the tests only: the first bridge that
+ * announces a departure makes FILE and dies at once, before the
+ * client's name and entry are freed -- a reaper killed half-way, on cue.
  */
 static void
+bridge_test_reap_exit(void)
+{
+	const char	*path = getenv("CHATD_TEST_REAP_EXIT");
+	int		 fd;
+
+	if (path == NULL || *path == '\0' ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
+		return;
+	close(fd);
+	log_warnx("CHATD_TEST_REAP_EXIT: dying half-way through a clean-up");
+	_exit(3);
+}
+
+/*
+ * A client of a host that died: its departure goes to the stream as a
+ * message of its own, with the id "gone-ID", so that a reaper that
+ * announces it again is told it is a duplicate and the stream keeps one
+ * (cluster.c, Hosts).  Its host field is 0, which is no host's number:
+ * JetStream's id alone de-duplicates it.  1: stored, 0: there already,
+ * -1: NATS did not answer.
+ */
+static int
 bridge_announce(const struct hub_client_info *ci, void *arg)
 {
-	char	line[HUB_TEXT_MAX];
-	size_t	n;
+	static unsigned char	 msg[BRIDGE_MSG_HDR + BRIDGE_REC_HDR +
+				    HUB_TEXT_MAX];
+	unsigned char		*p = msg + BRIDGE_MSG_HDR;
+	jsPubOptions		 po;
+	jsPubAck		*pa = NULL;
+	jsErrCode		 jerr = 0;
+	natsStatus		 s;
+	size_t			 n;
+	char			 id[32];
+	int			 rv;
 
 	(void)arg;
-	if ((n = conn_format_lost(ci, line)) > 0)
-		hub_publish(b.hub, ci->ci_id, CLUSTER_OUT, line, n);
+	if ((n = conn_format_lost(ci, (char *)p + BRIDGE_REC_HDR)) == 0)
+		return 0;	/* cannot be said: nothing to announce */
+	put_be64(msg, 0);
+	put_be64(p, 0);
+	put_be64(p + 8, ci->ci_id);
+	put_be64(p + 16, 0);
+	put_be16(p + 24, n);
+	snprintf(id, sizeof(id), "gone-%" PRIu64, ci->ci_id);
+	jsPubOptions_Init(&po);
+	po.MsgId = id;
+	po.MaxWait = BRIDGE_PUB_WAIT_MS;
+	s = js_Publish(&pa, cluster_js(), cluster_subject(), msg,
+	    (int)(BRIDGE_MSG_HDR + BRIDGE_REC_HDR + n), &po, &jerr);
+	if (s != NATS_OK) {
+		log_warnx("publish %s to %s: %s (%d)", id, cluster_subject(),
+		    natsStatus_GetText(s), (int)jerr);
+		return -1;
+	}
+	rv = pa->Duplicate ? 0 : 1;
+	jsPubAck_Destroy(pa);
+	if (rv == 1) {
+		atomic_fetch_add(&b.st->cs_published, 1);
+		hub_count_in(b.hub, 1);
+		bridge_test_reap_exit();
+	}
+	return rv;
 }
 
 /* Say we are alive; find the hosts that are not. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chatd.h"
@@ -22,6 +23,8 @@
 
 /* How long a worker waits for NATS on a /nick, /msg or a departure. */
 #define CLUSTER_KV_WAIT_MS	2000
+/* JetStream's de-duplication window when the stream does not say. */
+#define CLUSTER_DEDUP_DEFAULT_NS	((int64_t)120 * 1000 * 1000 * 1000)
 /* The stream keeps this much of the chat; older records are dropped. */
 #define CLUSTER_STREAM_BYTES	((int64_t)256 * 1024 * 1024)
 
@@ -32,6 +35,7 @@ static struct {
 	kvStore		*who;
 	kvStore		*hosts;
 	kvStore		*alive;
+	int64_t		 dedup_ns;	/* the stream's de-duplication window */
 	char		 stream[CLUSTER_NAME_MAX + 16];
 	char		 subject[CLUSTER_NAME_MAX + 16];
 	char		 nick_bucket[CLUSTER_NAME_MAX + 16];
@@ -240,6 +244,13 @@ cluster_setup(void)
 	if (s != NATS_OK && jerr == JSStreamNameExistErr)
 		s = NATS_OK;	/* made by another host, maybe otherwise */
 	jsStreamInfo_Destroy(si);
+	si = NULL;
+	/* The window as it is, whoever made the stream (the reaper's). */
+	if (s == NATS_OK && (s = js_GetStreamInfo(&si, cl.js, cl.stream, NULL,
+	    &jerr)) == NATS_OK) {
+		cl.dedup_ns = si->Config->Duplicates;
+		jsStreamInfo_Destroy(si);
+	}
 	if (s != NATS_OK) {
 		log_warnx("stream %s: %s (%d)", cl.stream,
 		    natsStatus_GetText(s), (int)jerr);
@@ -556,6 +567,28 @@ cluster_who_count(void)
  * alive died without stopping: one surviving host, the one whose
  * create of "reap.N" in _alive wins, announces its clients' departures
  * and removes their names and entries, then the membership.
+ *
+ * Each departure is announced once although a reaper may die half-way
+ * or, slow, see its "reap.N" expire and another reaper start on the
+ * same clients.  Per client, in this order:
+ *
+ *  1. "gone.N.ID" is created in _hosts (an atomic create; the first
+ *     reaper's stays).  It dates the first try.
+ *  2. The departure goes to the stream as a message of its own with
+ *     JetStream's de-duplication id "gone-ID", and the reaper waits
+ *     for the acknowledgment.  Another reaper that sends it again is
+ *     told it is a duplicate, and the stream keeps one.
+ *  3. Only then are the client's name and /who entry removed: a client
+ *     still listed may not have been announced yet.  The name only if
+ *     it is still the client's, by a revision-checked delete: another
+ *     client may have taken it since a first reaper freed it.
+ *
+ * A reaper that finds "gone.N.ID" made longer ago than half the
+ * stream's de-duplication window (2 minutes unless set otherwise) does
+ * not announce again, since JetStream might no longer catch the repeat:
+ * it only frees the name.  That leaves one case without announcement:
+ * a reaper dies between steps 1 and 2, and no other host takes over
+ * for that long.  When a host is done, its "gone.N.*" go too.
  */
 int
 cluster_host_join(uint64_t host)
@@ -585,47 +618,162 @@ cluster_host_beat(uint64_t host)
 		    natsStatus_GetText(s));
 }
 
-/* Host h's clients: fn for each, then their name and entry go. */
-static unsigned
-cluster_reap_clients(uint64_t h,
-    void (*fn)(const struct hub_client_info *, void *), void *arg)
+/* The stream's de-duplication window, in ns, as cluster_setup found. */
+static int64_t
+cluster_dedup_ns(void)
+{
+	return cl.dedup_ns > 0 ? cl.dedup_ns : CLUSTER_DEDUP_DEFAULT_NS;
+}
+
+/*
+ * Step 1 for client id of host h: 1 to announce its departure (maybe
+ * again), 0 if its first try is too old for a repeat to be caught, -1
+ * if NATS did not answer.
+ */
+static int
+cluster_gone_claim(uint64_t h, uint64_t id)
+{
+	struct timespec	 ts;
+	kvEntry		*e = NULL;
+	int64_t		 age;
+	char		 key[64];
+
+	snprintf(key, sizeof(key), "gone.%" PRIu64 ".%" PRIu64, h, id);
+	if (kvStore_CreateString(NULL, cl.hosts, key, "1") == NATS_OK)
+		return 1;
+	if (kvStore_Get(&e, cl.hosts, key) != NATS_OK)
+		return -1;	/* not made, not there: try again later */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	age = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
+	    kvEntry_Created(e);
+	kvEntry_Destroy(e);
+	if (age < cluster_dedup_ns() / 2)
+		return 1;
+	log_warnx("client %" PRIu64 " of host %" PRIu64 ": its departure "
+	    "was first announced %lld s ago, too long for a repeat to be "
+	    "caught; not announced again", id, h,
+	    (long long)(age / 1000000000));
+	return 0;
+}
+
+/*
+ * Delete key from the bucket called bucket only while its revision is
+ * rev, which kvStore_Delete cannot ask: the delete marker it would
+ * publish, with JetStream's check of the key's last sequence.
+ */
+static natsStatus
+cluster_kv_delete_if(const char *bucket, const char *key, uint64_t rev)
+{
+	natsMsg		*m = NULL;
+	jsPubOptions	 po;
+	natsStatus	 s;
+	char		 subj[CLUSTER_NAME_MAX + PROTO_NICK_MAX + 48];
+
+	snprintf(subj, sizeof(subj), "$KV.%s.%s", bucket, key);
+	s = natsMsg_Create(&m, subj, NULL, NULL, 0);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+	if (s == NATS_OK) {
+		jsPubOptions_Init(&po);
+		po.ExpectLastSubjectSeq = rev;
+		s = js_PublishMsg(NULL, cl.js, m, &po, NULL);
+	}
+	natsMsg_Destroy(m);
+	return s;
+}
+
+/*
+ * Step 3: client id's name, if it still has it.  Checked by revision:
+ * a reaper that took over may come after the name was freed and taken
+ * by someone else, who keeps it.
+ */
+static void
+cluster_nick_free(const char *nick, uint64_t id)
+{
+	kvEntry		*e = NULL;
+	const char	*val;
+	uint64_t	 owner;
+	char		 key[PROTO_NICK_MAX + 1];
+
+	cluster_nick_key(nick, key, sizeof(key));
+	if (kvStore_Get(&e, cl.nicks, key) != NATS_OK)
+		return;		/* free already */
+	val = kvEntry_ValueString(e);
+	if (val != NULL && sscanf(val, "%" SCNu64, &owner) == 1 &&
+	    owner == id)
+		(void)cluster_kv_delete_if(cl.nick_bucket, key,
+		    kvEntry_Revision(e));
+	kvEntry_Destroy(e);
+}
+
+/* Step 4: the markers of host h's clients, all announced. */
+static void
+cluster_gone_clear(uint64_t h)
+{
+	kvKeysList	 keys;
+	char		 prefix[32];
+	size_t		 plen;
+	int		 i;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "gone.%" PRIu64 ".",
+	    h);
+	memset(&keys, 0, sizeof(keys));
+	if (kvStore_Keys(&keys, cl.hosts, NULL) != NATS_OK)
+		return;
+	for (i = 0; i < keys.Count; i++)
+		if (strncmp(keys.Keys[i], prefix, plen) == 0)
+			(void)kvStore_Delete(cl.hosts, keys.Keys[i]);
+	kvKeysList_Destroy(&keys);
+}
+
+/*
+ * Host h's clients: announce each (fn: 1 stored, 0 a duplicate, -1 no
+ * answer), then free its name and entry.  0 when none is left, -1 if
+ * NATS stopped answering (what is left waits for the next try).
+ */
+static int
+cluster_reap_clients(uint64_t h, int (*fn)(const struct hub_client_info *,
+    void *), void *arg, unsigned *stored, unsigned *repeated)
 {
 	struct hub_client_info	 ci;
 	kvKeysList		 keys;
-	char			 nkey[PROTO_NICK_MAX + 1];
-	unsigned		 n = 0;
 	uint64_t		 id;
-	int			 i;
+	int			 i, r, rv = 0;
 
 	memset(&keys, 0, sizeof(keys));
-	if (cl.who == NULL || kvStore_Keys(&keys, cl.who, NULL) != NATS_OK)
-		return 0;
-	for (i = 0; i < keys.Count; i++) {
+	if (cl.who == NULL || (r = kvStore_Keys(&keys, cl.who, NULL)) !=
+	    NATS_OK)
+		return cl.who != NULL && r == NATS_NOT_FOUND ? 0 : -1;
+	for (i = 0; i < keys.Count && rv == 0; i++) {
 		if (sscanf(keys.Keys[i], "%" SCNu64, &id) != 1 ||
 		    id >> CLUSTER_HOST_SHIFT != h ||
 		    !cluster_who_get(cl.who, keys.Keys[i], &ci))
 			continue;
-		fn(&ci, arg);
-		if (ci.ci_nick[0] != '\0') {
-			cluster_nick_key(ci.ci_nick, nkey, sizeof(nkey));
-			(void)kvStore_Delete(cl.nicks, nkey);
+		if ((r = cluster_gone_claim(h, id)) == 1 &&
+		    (r = fn(&ci, arg)) >= 0)
+			*(r == 1 ? stored : repeated) += 1;
+		if (r == -1) {
+			rv = -1;
+			break;
 		}
-		(void)kvStore_Delete(cl.who, keys.Keys[i]);
-		n++;
+		if (ci.ci_nick[0] != '\0')
+			cluster_nick_free(ci.ci_nick, id);
+		if (kvStore_Delete(cl.who, keys.Keys[i]) != NATS_OK)
+			rv = -1;
 	}
 	kvKeysList_Destroy(&keys);
-	return n;
+	return rv;
 }
 
 unsigned
 cluster_reap_hosts(uint64_t self,
-    void (*fn)(const struct hub_client_info *, void *), void *arg)
+    int (*fn)(const struct hub_client_info *, void *), void *arg)
 {
 	kvKeysList	 keys;
 	kvEntry		*e = NULL;
 	natsStatus	 s;
 	uint64_t	 h;
-	unsigned	 n = 0;
+	unsigned	 n = 0, stored, repeated;
 	char		 key[32];
 	int		 i;
 
@@ -646,10 +794,21 @@ cluster_reap_hosts(uint64_t self,
 		snprintf(key, sizeof(key), "reap.%" PRIu64, h);
 		if (kvStore_CreateString(NULL, cl.alive, key, "1") != NATS_OK)
 			continue;	/* another host does it */
-		n += cluster_reap_clients(h, fn, arg);
-		log_info("host %" PRIu64 " is gone: %u clients announced", h,
-		    n);
+		stored = repeated = 0;
+		if (cluster_reap_clients(h, fn, arg, &stored, &repeated) ==
+		    -1) {
+			log_warnx("host %" PRIu64 " is gone: %u clients "
+			    "announced (%u more had been already); NATS "
+			    "stopped answering, the rest later", h, stored,
+			    repeated);
+			n += stored;
+			continue;
+		}
+		log_info("host %" PRIu64 " is gone: %u clients announced "
+		    "(%u more had been already)", h, stored, repeated);
+		cluster_gone_clear(h);
 		(void)kvStore_Delete(cl.hosts, keys.Keys[i]);
+		n += stored;
 	}
 	kvKeysList_Destroy(&keys);
 	return n;

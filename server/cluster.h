@@ -110,12 +110,14 @@ unsigned cluster_who_count(void);
 /*
  * Hosts (the bridge): join once, beat every CLUSTER_BEAT_MS; reap
  * calls fn for every client of every host found dead whose clean-up
- * this host won, and returns how many.
+ * this host won, and returns how many it announced.  fn announces the
+ * departure in the stream with the id "gone-ID" and returns 1 (stored),
+ * 0 (a duplicate: announced already) or -1 (no answer).
  */
 int	cluster_host_join(uint64_t host);
 void	cluster_host_beat(uint64_t host);
 unsigned cluster_reap_hosts(uint64_t self,
-	    void (*fn)(const struct hub_client_info *, void *), void *arg);
+	    int (*fn)(const struct hub_client_info *, void *), void *arg);
 /* The bridge: create the stream and the buckets if missing. */
 int	cluster_setup(void);
 /* The bridge: a number for this host, unique in the cluster, or 0. */

@@ -613,6 +613,63 @@ bridge_url_is_not() {
 	stop_host 3
 }
 
+# gone_logged N LINE: a host's log says host N is gone with LINE after.
+gone_logged() {
+	cat "$BATS_TEST_TMPDIR"/host[23].log |
+	    grep -qF "bridge: host $1 is gone: $2"
+}
+
+@test "cluster: a cleaning host that dies half-way: each departure still announced once" {
+	local n i lines=()
+	# Whichever of hosts 2 and 3 cleans up first dies right after its
+	# first announcement, before it frees that client's name.
+	export CHATD_TEST_REAP_EXIT=$BATS_TEST_TMPDIR/reap-exit
+	start_host 1
+	start_host 2
+	start_host 3
+	unset CHATD_TEST_REAP_EXIT
+	on 1 a
+	on 1 e
+	on 2 b
+	on 3 c
+	skip_to a "Client ($ADDR_c) connected"
+	skip_to e "Client ($ADDR_c) connected"
+	say a "/nick alice"
+	skip_to a "ok: you are now alice"
+	say e "/nick eve"
+	skip_to e "ok: you are now eve"
+	skip_to b "Client ($ADDR_e) is now known as eve"
+	skip_to c "Client ($ADDR_e) is now known as eve"
+	n=$(host_number 1)
+	[ -n "$n" ]
+	kill -KILL -- -"$PID_1"
+	# The first cleaner announced one and died; the next one finds that
+	# one still listed, sends it again (a duplicate the stream drops)
+	# and announces the other.
+	DEADLINE=30 wait_for gone_logged "$n" "1 clients announced (1 more had been already)"
+	[ -e "$BATS_TEST_TMPDIR/reap-exit" ]
+	grep -q "bridge: CHATD_TEST_REAP_EXIT: dying half-way" \
+	    "$BATS_TEST_TMPDIR/host2.log" "$BATS_TEST_TMPDIR/host3.log"
+	# Once each, then the next broadcast.
+	say c "after"
+	for i in 1 2 3; do
+		read_line b
+		lines+=("$LINE")
+	done
+	[ "${lines[2]}" = "Client ($ADDR_c) said: after" ]
+	printf '%s\n' "${lines[0]}" "${lines[1]}" | sort | tr '\n' '|' >"$BATS_TEST_TMPDIR/b"
+	[ "$(cat "$BATS_TEST_TMPDIR/b")" = "alice left (connection lost)|eve left (connection lost)|" ]
+	skip_to c '"after" received by the server'
+	say b "/nick alice"
+	skip_to b "ok: you are now alice"
+	say c "/nick eve"
+	skip_to c "ok: you are now eve"
+	say c "/who"
+	skip_to c "who: 2 connected"
+	stop_host 2
+	stop_host 3
+}
+
 # held N: a worker of host N is held back (chatd -S says so).
 held() {
 	local port="PORT_$1"
