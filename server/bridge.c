@@ -79,6 +79,7 @@ static struct {
 	struct bridgeboard	*board;		/* the URL, for chatd -S */
 	natsSubscription	*sub;
 	uint64_t		 host;
+	int			 reaping;	/* a dead host's clean-up */
 	int			 wake_fd;
 	int			 master_fd;
 } b;
@@ -606,19 +607,23 @@ bridge_announce(const struct hub_client_info *ci, void *arg)
 	return rv;
 }
 
-/* Say we are alive; find the hosts that are not. */
+/*
+ * Say we are alive; find the hosts that are not, and clean up after
+ * one a slice per pass of the loop, forwarding in between.
+ */
 static void
 bridge_hosts(void)
 {
 	static int64_t	last;
 	int64_t		now = now_ms();
 
-	if (now - last < CLUSTER_BEAT_MS)
+	if (now - last >= CLUSTER_BEAT_MS) {
+		last = now;
+		bridge_show_conn();
+		cluster_host_beat(b.host);
+	} else if (!b.reaping)
 		return;
-	last = now;
-	bridge_show_conn();
-	cluster_host_beat(b.host);
-	(void)cluster_reap_hosts(b.host, bridge_announce, NULL);
+	b.reaping = cluster_reap_hosts(b.host, bridge_announce, NULL);
 }
 
 void
@@ -663,8 +668,8 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 		bridge_forward();
 		if (got_term)
 			break;
-		if (poll(pfd, 2, hub_backlog(hub, &b.cursor) > 0 ? 0 :
-		    BRIDGE_BEAT_MS) == -1) {
+		if (poll(pfd, 2, hub_backlog(hub, &b.cursor) > 0 ||
+		    b.reaping ? 0 : BRIDGE_BEAT_MS) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");

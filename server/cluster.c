@@ -23,6 +23,8 @@
 
 /* How long a worker waits for NATS on a /nick, /msg or a departure. */
 #define CLUSTER_KV_WAIT_MS	2000
+/* A clean-up announces this many departures between two forwards. */
+#define CLUSTER_REAP_SLICE	32
 /* JetStream's de-duplication window when the stream does not say. */
 #define CLUSTER_DEDUP_DEFAULT_NS	((int64_t)120 * 1000 * 1000 * 1000)
 /* The stream keeps this much of the chat; older records are dropped. */
@@ -35,6 +37,7 @@ static struct {
 	kvStore		*who;
 	kvStore		*hosts;
 	kvStore		*alive;
+	kvStore		*gone;		/* departures being announced */
 	int64_t		 dedup_ns;	/* the stream's de-duplication window */
 	char		 stream[CLUSTER_NAME_MAX + 16];
 	char		 subject[CLUSTER_NAME_MAX + 16];
@@ -42,6 +45,7 @@ static struct {
 	char		 host_bucket[CLUSTER_NAME_MAX + 16];
 	char		 who_bucket[CLUSTER_NAME_MAX + 16];
 	char		 alive_bucket[CLUSTER_NAME_MAX + 16];
+	char		 gone_bucket[CLUSTER_NAME_MAX + 16];
 } cl;
 
 /* -C: URLs "nats://HOST:PORT" separated by commas. */
@@ -162,6 +166,8 @@ cluster_open(const char *procname)
 	    conf.cluster_name);
 	snprintf(cl.alive_bucket, sizeof(cl.alive_bucket), "chatd_%s_alive",
 	    conf.cluster_name);
+	snprintf(cl.gone_bucket, sizeof(cl.gone_bucket), "chatd_%s_gone",
+	    conf.cluster_name);
 	if ((copy = strdup(conf.cluster)) == NULL) {
 		log_warn("strdup");
 		return -1;
@@ -264,6 +270,11 @@ cluster_setup(void)
 	if ((s = cluster_bucket(&cl.alive, cl.alive_bucket,
 	    CLUSTER_ALIVE_TTL_MS)) != NATS_OK) {
 		log_warnx("bucket %s: %s", cl.alive_bucket,
+		    natsStatus_GetText(s));
+		return -1;
+	}
+	if ((s = cluster_bucket(&cl.gone, cl.gone_bucket, 0)) != NATS_OK) {
+		log_warnx("bucket %s: %s", cl.gone_bucket,
 		    natsStatus_GetText(s));
 		return -1;
 	}
@@ -566,14 +577,16 @@ cluster_who_count(void)
  * second, expiring after CLUSTER_ALIVE_TTL_MS).  A member that is not
  * alive died without stopping: one surviving host, the one whose
  * create of "reap.N" in _alive wins, announces its clients' departures
- * and removes their names and entries, then the membership.
+ * and removes their names and entries, then the membership; a slice of
+ * clients at a time, putting "reap.N" again before each.
  *
  * Each departure is announced once although a reaper may die half-way
  * or, slow, see its "reap.N" expire and another reaper start on the
  * same clients.  Per client, in this order:
  *
- *  1. "gone.N.ID" is created in _hosts (an atomic create; the first
- *     reaper's stays).  It dates the first try.
+ *  1. "gone.N.ID" is created in _gone (an atomic create; the first
+ *     reaper's stays).  It dates the first try.  Not in _hosts, whose
+ *     revisions number the hosts.
  *  2. The departure goes to the stream as a message of its own with
  *     JetStream's de-duplication id "gone-ID", and the reaper waits
  *     for the acknowledgment.  Another reaper that sends it again is
@@ -639,9 +652,9 @@ cluster_gone_claim(uint64_t h, uint64_t id)
 	char		 key[64];
 
 	snprintf(key, sizeof(key), "gone.%" PRIu64 ".%" PRIu64, h, id);
-	if (kvStore_CreateString(NULL, cl.hosts, key, "1") == NATS_OK)
+	if (kvStore_CreateString(NULL, cl.gone, key, "1") == NATS_OK)
 		return 1;
-	if (kvStore_Get(&e, cl.hosts, key) != NATS_OK)
+	if (kvStore_Get(&e, cl.gone, key) != NATS_OK)
 		return -1;	/* not made, not there: try again later */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	age = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
@@ -718,69 +731,77 @@ cluster_gone_clear(uint64_t h)
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "gone.%" PRIu64 ".",
 	    h);
 	memset(&keys, 0, sizeof(keys));
-	if (kvStore_Keys(&keys, cl.hosts, NULL) != NATS_OK)
+	if (kvStore_Keys(&keys, cl.gone, NULL) != NATS_OK)
 		return;
 	for (i = 0; i < keys.Count; i++)
 		if (strncmp(keys.Keys[i], prefix, plen) == 0)
-			(void)kvStore_Delete(cl.hosts, keys.Keys[i]);
+			(void)kvStore_Delete(cl.gone, keys.Keys[i]);
 	kvKeysList_Destroy(&keys);
 }
 
 /*
- * Host h's clients: announce each (fn: 1 stored, 0 a duplicate, -1 no
- * answer), then free its name and entry.  0 when none is left, -1 if
- * NATS stopped answering (what is left waits for the next try).
+ * A clean-up under way: the clients a dead host had when it began, a
+ * slice at a time, so that the bridge goes on forwarding and beating
+ * in between (a beat missed for CLUSTER_ALIVE_TTL_MS would have this
+ * host taken for dead).
  */
-static int
-cluster_reap_clients(uint64_t h, int (*fn)(const struct hub_client_info *,
-    void *), void *arg, unsigned *stored, unsigned *repeated)
-{
-	struct hub_client_info	 ci;
-	kvKeysList		 keys;
-	uint64_t		 id;
-	int			 i, r, rv = 0;
+static struct {
+	uint64_t	 host;		/* 0: none */
+	uint64_t	*ids;
+	int		 n, next;
+	unsigned	 stored, repeated;
+} reap;
 
-	memset(&keys, 0, sizeof(keys));
-	if (cl.who == NULL || (r = kvStore_Keys(&keys, cl.who, NULL)) !=
-	    NATS_OK)
-		return cl.who != NULL && r == NATS_NOT_FOUND ? 0 : -1;
-	for (i = 0; i < keys.Count && rv == 0; i++) {
-		if (sscanf(keys.Keys[i], "%" SCNu64, &id) != 1 ||
-		    id >> CLUSTER_HOST_SHIFT != h ||
-		    !cluster_who_get(cl.who, keys.Keys[i], &ci))
-			continue;
-		if ((r = cluster_gone_claim(h, id)) == 1 &&
-		    (r = fn(&ci, arg)) >= 0)
-			*(r == 1 ? stored : repeated) += 1;
-		if (r == -1) {
-			rv = -1;
-			break;
-		}
-		if (ci.ci_nick[0] != '\0')
-			cluster_nick_free(ci.ci_nick, id);
-		if (kvStore_Delete(cl.who, keys.Keys[i]) != NATS_OK)
-			rv = -1;
-	}
-	kvKeysList_Destroy(&keys);
-	return rv;
+static void
+cluster_reap_end(void)
+{
+	free(reap.ids);
+	memset(&reap, 0, sizeof(reap));
 }
 
-unsigned
-cluster_reap_hosts(uint64_t self,
-    int (*fn)(const struct hub_client_info *, void *), void *arg)
+/* Host h's clients in the presence bucket, into reap; 0 or -1. */
+static int
+cluster_reap_list(uint64_t h)
+{
+	kvKeysList	keys;
+	natsStatus	s;
+	uint64_t	id;
+	int		i;
+
+	memset(&keys, 0, sizeof(keys));
+	if (cluster_kv(&cl.who, cl.who_bucket) == NULL)
+		return -1;
+	if ((s = kvStore_Keys(&keys, cl.who, NULL)) != NATS_OK)
+		return s == NATS_NOT_FOUND ? 0 : -1;	/* nobody */
+	if ((reap.ids = calloc((size_t)keys.Count + 1,
+	    sizeof(*reap.ids))) == NULL) {
+		kvKeysList_Destroy(&keys);
+		return -1;
+	}
+	for (i = 0; i < keys.Count; i++)
+		if (sscanf(keys.Keys[i], "%" SCNu64, &id) == 1 &&
+		    id >> CLUSTER_HOST_SHIFT == h)
+			reap.ids[reap.n++] = id;
+	kvKeysList_Destroy(&keys);
+	qsort(reap.ids, (size_t)reap.n, sizeof(*reap.ids), cluster_id_cmp);
+	return 0;
+}
+
+/* A member that is not alive and whose clean-up this host wins, or 0. */
+static uint64_t
+cluster_reap_find(uint64_t self)
 {
 	kvKeysList	 keys;
 	kvEntry		*e = NULL;
 	natsStatus	 s;
-	uint64_t	 h;
-	unsigned	 n = 0, stored, repeated;
+	uint64_t	 h, found = 0;
 	char		 key[32];
 	int		 i;
 
 	memset(&keys, 0, sizeof(keys));
 	if (kvStore_Keys(&keys, cl.hosts, NULL) != NATS_OK)
 		return 0;
-	for (i = 0; i < keys.Count; i++) {
+	for (i = 0; i < keys.Count && found == 0; i++) {
 		if (sscanf(keys.Keys[i], "member.%" SCNu64, &h) != 1 ||
 		    h == self)
 			continue;
@@ -792,24 +813,79 @@ cluster_reap_hosts(uint64_t self,
 		if (s != NATS_NOT_FOUND)
 			continue;	/* no answer: nothing is known */
 		snprintf(key, sizeof(key), "reap.%" PRIu64, h);
-		if (kvStore_CreateString(NULL, cl.alive, key, "1") != NATS_OK)
-			continue;	/* another host does it */
-		stored = repeated = 0;
-		if (cluster_reap_clients(h, fn, arg, &stored, &repeated) ==
-		    -1) {
-			log_warnx("host %" PRIu64 " is gone: %u clients "
-			    "announced (%u more had been already); NATS "
-			    "stopped answering, the rest later", h, stored,
-			    repeated);
-			n += stored;
-			continue;
-		}
-		log_info("host %" PRIu64 " is gone: %u clients announced "
-		    "(%u more had been already)", h, stored, repeated);
-		cluster_gone_clear(h);
-		(void)kvStore_Delete(cl.hosts, keys.Keys[i]);
-		n += stored;
+		if (kvStore_CreateString(NULL, cl.alive, key, "1") == NATS_OK)
+			found = h;	/* else another host does it */
 	}
 	kvKeysList_Destroy(&keys);
-	return n;
+	return found;
+}
+
+/*
+ * The next CLUSTER_REAP_SLICE clients of the clean-up: announce each
+ * (fn: 1 stored, 0 a duplicate, -1 no answer), then free its name and
+ * entry.  1 if more is left, 0 when done, -1 if NATS stopped answering
+ * (the rest waits for the next try, by whichever host).
+ */
+static int
+cluster_reap_slice(int (*fn)(const struct hub_client_info *, void *),
+    void *arg)
+{
+	struct hub_client_info	ci;
+	char			key[32];
+	int			end, r;
+
+	/* Still at it: the others keep off ("reap.N" would expire). */
+	snprintf(key, sizeof(key), "reap.%" PRIu64, reap.host);
+	(void)kvStore_PutString(NULL, cl.alive, key, "1");
+	end = reap.next + CLUSTER_REAP_SLICE;
+	for (; reap.next < reap.n && reap.next < end; reap.next++) {
+		snprintf(key, sizeof(key), "%" PRIu64, reap.ids[reap.next]);
+		if (!cluster_who_get(cl.who, key, &ci))
+			continue;	/* done by another cleaner */
+		if ((r = cluster_gone_claim(reap.host, ci.ci_id)) == 1 &&
+		    (r = fn(&ci, arg)) >= 0)
+			*(r == 1 ? &reap.stored : &reap.repeated) += 1;
+		if (r == -1)
+			return -1;
+		if (ci.ci_nick[0] != '\0')
+			cluster_nick_free(ci.ci_nick, ci.ci_id);
+		if (kvStore_Delete(cl.who, key) != NATS_OK)
+			return -1;
+	}
+	return reap.next < reap.n;
+}
+
+int
+cluster_reap_hosts(uint64_t self,
+    int (*fn)(const struct hub_client_info *, void *), void *arg)
+{
+	char	key[32];
+	int	r;
+
+	if (reap.host == 0) {
+		if ((reap.host = cluster_reap_find(self)) == 0)
+			return 0;
+		if (cluster_reap_list(reap.host) == -1) {
+			log_warnx("host %" PRIu64 " is gone: its clients "
+			    "cannot be listed; later", reap.host);
+			cluster_reap_end();
+			return 0;
+		}
+	}
+	if ((r = cluster_reap_slice(fn, arg)) == 1)
+		return 1;
+	if (r == -1)
+		log_warnx("host %" PRIu64 " is gone: %u clients announced "
+		    "(%u more had been already); NATS stopped answering, "
+		    "the rest later", reap.host, reap.stored, reap.repeated);
+	else {
+		log_info("host %" PRIu64 " is gone: %u clients announced "
+		    "(%u more had been already)", reap.host, reap.stored,
+		    reap.repeated);
+		cluster_gone_clear(reap.host);
+		snprintf(key, sizeof(key), "member.%" PRIu64, reap.host);
+		(void)kvStore_Delete(cl.hosts, key);
+	}
+	cluster_reap_end();
+	return 0;
 }

@@ -109,14 +109,15 @@ unsigned cluster_who_scan(uint64_t *pos, int (*fn)(const struct
 unsigned cluster_who_count(void);
 /*
  * Hosts (the bridge): join once, beat every CLUSTER_BEAT_MS; reap
- * calls fn for every client of every host found dead whose clean-up
- * this host won, and returns how many it announced.  fn announces the
- * departure in the stream with the id "gone-ID" and returns 1 (stored),
- * 0 (a duplicate: announced already) or -1 (no answer).
+ * cleans up after a host found dead whose clean-up this host won: it
+ * calls fn for a slice of its clients and returns 1 while more is left
+ * (call again soon), else 0.  fn announces the departure in the stream
+ * with the id "gone-ID" and returns 1 (stored), 0 (a duplicate:
+ * announced already) or -1 (no answer).
  */
 int	cluster_host_join(uint64_t host);
 void	cluster_host_beat(uint64_t host);
-unsigned cluster_reap_hosts(uint64_t self,
+int	cluster_reap_hosts(uint64_t self,
 	    int (*fn)(const struct hub_client_info *, void *), void *arg);
 /* The bridge: create the stream and the buckets if missing. */
 int	cluster_setup(void);

@@ -670,6 +670,42 @@ gone_logged() {
 	stop_host 3
 }
 
+@test "cluster: a host with more clients than a clean-up slice: each announced once" {
+	local i n count=70 start
+	start_host 1
+	start_host 2
+	on 2 b
+	for i in $(seq 1 $count); do
+		on 1 "x$i"
+	done
+	skip_to b "Client ($ADDR_x70) connected"
+	say x1 "/nick first"
+	skip_to b "Client ($ADDR_x1) is now known as first"
+	n=$(host_number 1)
+	[ -n "$n" ]
+	start=$SECONDS
+	kill -KILL -- -"$PID_1"
+	{
+		echo "first left (connection lost)"
+		for i in $(seq 2 $count); do
+			echo "Client ($(eval echo "\$ADDR_x$i")) left (connection lost)"
+		done
+	} | sort >"$BATS_TEST_TMPDIR/want"
+	: >"$BATS_TEST_TMPDIR/got"
+	for i in $(seq 1 $count); do
+		DEADLINE=30 read_line b
+		echo "$LINE" >>"$BATS_TEST_TMPDIR/got"
+	done
+	sort "$BATS_TEST_TMPDIR/got" | cmp - "$BATS_TEST_TMPDIR/want"
+	echo "# $count departures in $((SECONDS - start)) s" >&3
+	DEADLINE=10 wait_for grep -q "bridge: host $n is gone: $count clients announced (0 more had been already)" \
+	    "$BATS_TEST_TMPDIR/host2.log"
+	# Nothing twice: the next line b gets is b's own next answer.
+	say b "/nick first"
+	expect b "ok: you are now first"
+	stop_host 2
+}
+
 # held N: a worker of host N is held back (chatd -S says so).
 held() {
 	local port="PORT_$1"
