@@ -689,7 +689,7 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 		natsSubscription_Unsubscribe(b.sub);
 		natsSubscription_Destroy(b.sub);
 	}
-	natsConnection_Destroy(cluster_conn());
+	cluster_close();
 	log_debug("stopped");
 	exit(0);
 }

@@ -141,6 +141,43 @@ cluster_servers(char *copy, const char **servers)
 }
 
 /*
+ * A put or delete sent without waiting (cluster_kv_send) that NATS
+ * refused or did not acknowledge in time.  The library's thread.
+ */
+static void
+cluster_async_err(jsCtx *js, jsPubAckErr *pae, void *arg)
+{
+	(void)js;
+	(void)arg;
+	log_warnx("%s: %s", natsMsg_GetSubject(pae->Msg),
+	    pae->ErrText != NULL ? pae->ErrText : natsStatus_GetText(pae->Err));
+}
+
+/* At exit: what was sent without waiting, acknowledged if it can be. */
+static void
+cluster_flush(void)
+{
+	jsPubOptions	po;
+
+	if (cl.nc == NULL)
+		return;
+	jsPubOptions_Init(&po);
+	po.MaxWait = CLUSTER_KV_WAIT_MS;
+	if (js_PublishAsyncComplete(cl.js, &po) != NATS_OK)
+		log_warnx("exit: some presence updates may be lost");
+}
+
+void
+cluster_close(void)
+{
+	cluster_flush();
+	jsCtx_Destroy(cl.js);
+	natsConnection_Destroy(cl.nc);
+	cl.js = NULL;
+	cl.nc = NULL;
+}
+
+/*
  * Connect to the servers of -C.  The library reconnects by itself for
  * ever, to whichever server answers; until then every request fails
  * with a timeout, which the callers report.
@@ -194,8 +231,11 @@ cluster_open(const char *procname)
 	if (s == NATS_OK) {
 		jsOptions_Init(&jo);
 		jo.Wait = CLUSTER_KV_WAIT_MS;
+		jo.PublishAsync.ErrHandler = cluster_async_err;
 		s = natsConnection_JetStream(&cl.js, cl.nc, &jo);
 	}
+	if (s == NATS_OK && atexit(cluster_flush) != 0)
+		s = NATS_NO_MEMORY;
 	natsOptions_Destroy(o);
 	free(copy);
 	if (s != NATS_OK) {
@@ -431,36 +471,59 @@ cluster_nick_find(const char *nick, char *exact, size_t len)
 }
 
 /*
+ * A put (val) or a delete (val NULL) of key in the bucket called
+ * bucket, the message kvStore_Put or kvStore_Delete would publish,
+ * sent without waiting for JetStream's answer: a worker must not stop
+ * serving its clients for a round trip per arrival and departure.  One
+ * connection's messages are stored in the order sent, so an entry's
+ * put and delete never swap.  Errors come to cluster_async_err;
+ * cluster_flush waits for the last ones at exit.
+ */
+static void
+cluster_kv_send(const char *bucket, const char *key, const char *val)
+{
+	natsMsg		*m = NULL;
+	jsPubOptions	 po;
+	natsStatus	 s;
+	char		 subj[CLUSTER_NAME_MAX + 64];
+
+	snprintf(subj, sizeof(subj), "$KV.%s.%s", bucket, key);
+	s = natsMsg_Create(&m, subj, NULL, val,
+	    val != NULL ? (int)strlen(val) : 0);
+	if (s == NATS_OK && val == NULL)
+		s = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+	if (s == NATS_OK) {
+		jsPubOptions_Init(&po);
+		po.MaxWait = CLUSTER_KV_WAIT_MS;
+		s = js_PublishMsgAsync(cl.js, &m, &po);
+	}
+	natsMsg_Destroy(m);	/* NULL if the library took it */
+	if (s != NATS_OK)
+		log_warnx("%s: %s", subj, natsStatus_GetText(s));
+}
+
+/*
  * The presence bucket: one entry per client of the cluster, key its id,
- * value "NICK ADDR" (NICK empty before /nick), for /who.
+ * value "NICK ADDR" (NICK empty before /nick), for /who.  Put on
+ * arrival and rename, deleted on departure, without waiting.
  */
 void
 cluster_who_put(uint64_t id, const char *nick, const char *addr)
 {
-	kvStore		*kv;
-	natsStatus	 s;
-	char		 key[32], val[PROTO_NICK_MAX + PROTO_ADDR_MAX + 2];
+	char	key[32], val[PROTO_NICK_MAX + PROTO_ADDR_MAX + 2];
 
-	if ((kv = cluster_kv(&cl.who, cl.who_bucket)) == NULL)
-		return;
 	snprintf(key, sizeof(key), "%" PRIu64, id);
 	snprintf(val, sizeof(val), "%s %s", nick, addr);
-	if ((s = kvStore_PutString(NULL, kv, key, val)) != NATS_OK)
-		log_warnx("who %s: %s", key, natsStatus_GetText(s));
+	cluster_kv_send(cl.who_bucket, key, val);
 }
 
 void
 cluster_who_remove(uint64_t id)
 {
-	kvStore		*kv;
-	natsStatus	 s;
-	char		 key[32];
+	char	key[32];
 
-	if ((kv = cluster_kv(&cl.who, cl.who_bucket)) == NULL)
-		return;
 	snprintf(key, sizeof(key), "%" PRIu64, id);
-	if ((s = kvStore_Delete(kv, key)) != NATS_OK)
-		log_warnx("who %s: remove: %s", key, natsStatus_GetText(s));
+	cluster_kv_send(cl.who_bucket, key, NULL);
 }
 
 static void	cluster_nick_key(const char *, char *, size_t);

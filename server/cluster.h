@@ -75,8 +75,13 @@ struct hub_client_info;
 /* Check -C's URL list; 0, or -1 with *why set. */
 int	cluster_check_urls(const char *urls, const char **why);
 int	cluster_check_name(const char *name);
-/* Connect (retrying in the background); 0, or -1 logged. */
+/*
+ * Connect (retrying in the background); 0, or -1 logged.  At exit, or
+ * at cluster_close, what was sent without waiting is waited for (for
+ * up to 2 s).
+ */
 int	cluster_open(const char *procname);
+void	cluster_close(void);
 natsConnection	*cluster_conn(void);
 jsCtx		*cluster_js(void);
 /* The stream's and buckets' names, from -N. */
@@ -97,7 +102,8 @@ void	cluster_nick_respell(const char *nick, uint64_t id);
 uint64_t cluster_nick_find(const char *nick, char *exact, size_t len);
 /*
  * The presence bucket, for /who: every client of every host.  put on
- * arrival and rename, remove on departure.  scan is chat_ops.scan over
+ * arrival and rename, remove on departure, neither waiting for NATS
+ * (the entry follows within a round trip).  scan is chat_ops.scan over
  * the bucket, in the order of the clients' ids (*pos: the next id to
  * look at), one request for the list and one per client; count is how
  * many entries it has.
