@@ -63,7 +63,8 @@ COMMON	 = common/buf.c common/ev.c common/hub.c common/hub_ring.c common/log.c c
 	   common/limit.c common/proto.c common/sanitize.c common/util.c
 CHATD	 = server/chatd.c server/master.c server/worker.c server/conn.c \
 	   server/clients.c server/udp.c server/rrl.c server/listen.c \
-	   server/scoreboard.c server/pidfile.c server/detach.c $(CLUSTER_SRC)
+	   server/scoreboard.c server/bridgeboard.c server/pidfile.c \
+	   server/detach.c $(CLUSTER_SRC)
 SELECT	 = server/select.c server/conn.c server/clients.c server/udp.c \
 	   server/rrl.c server/listen.c
 CHATC	 = client/chatc.c client/complete.c client/dial.c client/histfile.c \

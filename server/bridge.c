@@ -25,13 +25,16 @@
  *   ring as it came, with its origin and target, unless it is one
  *   already appended (cs_seen: a batch sent again by a new bridge may
  *   differ from the first, so JetStream's ids cannot catch every
- *   repeat; the hosts' own record numbers can).  A gap that cannot be
+ *   repeat; the hosts' own record numbers can; the departures of a
+ *   dead host's clients, host 0, are each a message of their own, which
+ *   JetStream's id alone de-duplicates).  A gap that cannot be
  *   filled (the stream dropped old records) is announced in the ring as
  *   "*** N messages lost".
  */
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -41,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridgeboard.h"
 #include "chatd.h"
 #include "cluster.h"
 #include "ev.h"
@@ -72,8 +76,10 @@ static struct {
 	struct hub		*hub;
 	struct hub_cursor	 cursor;
 	struct cluster_state	*st;
+	struct bridgeboard	*board;		/* the URL, for chatd -S */
 	natsSubscription	*sub;
 	uint64_t		 host;
+	int			 reaping;	/* a dead host's clean-up */
 	int			 wake_fd;
 	int			 master_fd;
 } b;
@@ -181,7 +187,8 @@ bridge_append(const unsigned char *p, size_t len)
 		if (tlen > HUB_TEXT_MAX || tlen > len - BRIDGE_REC_HDR)
 			return -1;
 		seq = get_be64(p);
-		if (!bridge_seen(host, seq)) {
+		/* Host 0: a departure a reaper sent (bridge_announce). */
+		if (host == 0 || !bridge_seen(host, seq)) {
 			bridge_wait_room();
 			hub_publish(b.hub, get_be64(p + 8), get_be64(p + 16),
 			    (const char *)p + BRIDGE_REC_HDR, tlen);
@@ -339,6 +346,35 @@ static struct {
 	struct buf	replies;	/* origin, target, length, text */
 } out;
 
+/*
+ * For chatd -S: whether the bridge is connected to NATS and, on its
+ * board, to which server (the library moves to another by itself).
+ */
+static void
+bridge_show_conn(void)
+{
+	static char	shown[BRIDGEBOARD_URL_MAX];
+	char		url[BRIDGEBOARD_URL_MAX];
+	natsStatus	s;
+
+	url[0] = '\0';
+	if (natsConnection_Status(cluster_conn()) ==
+	    NATS_CONN_STATUS_CONNECTED &&
+	    (s = natsConnection_GetConnectedUrl(cluster_conn(), url,
+	    sizeof(url))) != NATS_OK)
+		snprintf(url, sizeof(url), "a server (its URL: %s)",
+		    natsStatus_GetText(s));
+	hub_worker_ext(b.hub, BRIDGE_EXT_CONNECTED, url[0] != '\0');
+	if (strcmp(url, shown) == 0)
+		return;
+	if (url[0] != '\0')
+		log_info("connected to %s", url);
+	else
+		log_info("not connected to NATS");
+	memcpy(shown, url, sizeof(shown));
+	bridgeboard_set_url(b.board, url);
+}
+
 /* Publish the batch, wait until JetStream has it; -1: told to stop. */
 static int
 bridge_publish(void)
@@ -367,6 +403,7 @@ bridge_publish(void)
 			    (int)jerr);
 		/* Still here: the workers wait for us, not for a dead one. */
 		hub_worker_beat(b.hub, &b.cursor, now_ms());
+		bridge_show_conn();
 		if (bridge_pause(100) == -1)
 			return -1;
 	}
@@ -498,39 +535,97 @@ bridge_cursor(void)
 }
 
 /*
- * A client of a host that died: its departure goes into the ring for
- * the stream, like one of our own clients'.
+ * CHATD_TEST_REAP_EXIT=FILE, for the tests only: the first bridge that
+ * announces a departure makes FILE and dies at once, before the
+ * client's name and entry are freed -- a reaper killed half-way, on cue.
  */
 static void
-bridge_announce(const struct hub_client_info *ci, void *arg)
+bridge_test_reap_exit(void)
 {
-	char	line[HUB_TEXT_MAX];
-	size_t	n;
+	const char	*path = getenv("CHATD_TEST_REAP_EXIT");
+	int		 fd;
 
-	(void)arg;
-	if ((n = conn_format_lost(ci, line)) > 0)
-		hub_publish(b.hub, ci->ci_id, CLUSTER_OUT, line, n);
+	if (path == NULL || *path == '\0' ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
+		return;
+	close(fd);
+	log_warnx("CHATD_TEST_REAP_EXIT: dying half-way through a clean-up");
+	_exit(3);
 }
 
-/* Say we are alive; find the hosts that are not. */
+/*
+ * A client of a host that died: its departure goes to the stream as a
+ * message of its own, with the id "gone-ID", so that a reaper that
+ * announces it again is told it is a duplicate and the stream keeps one
+ * (cluster.c, Hosts).  Its host field is 0, which is no host's number:
+ * JetStream's id alone de-duplicates it.  1: stored, 0: there already,
+ * -1: NATS did not answer.
+ */
+static int
+bridge_announce(const struct hub_client_info *ci, void *arg)
+{
+	static unsigned char	 msg[BRIDGE_MSG_HDR + BRIDGE_REC_HDR +
+				    HUB_TEXT_MAX];
+	unsigned char		*p = msg + BRIDGE_MSG_HDR;
+	jsPubOptions		 po;
+	jsPubAck		*pa = NULL;
+	jsErrCode		 jerr = 0;
+	natsStatus		 s;
+	size_t			 n;
+	char			 id[32];
+	int			 rv;
+
+	(void)arg;
+	if ((n = conn_format_lost(ci, (char *)p + BRIDGE_REC_HDR)) == 0)
+		return 0;	/* cannot be said: nothing to announce */
+	put_be64(msg, 0);
+	put_be64(p, 0);
+	put_be64(p + 8, ci->ci_id);
+	put_be64(p + 16, 0);
+	put_be16(p + 24, n);
+	snprintf(id, sizeof(id), "gone-%" PRIu64, ci->ci_id);
+	jsPubOptions_Init(&po);
+	po.MsgId = id;
+	po.MaxWait = BRIDGE_PUB_WAIT_MS;
+	s = js_Publish(&pa, cluster_js(), cluster_subject(), msg,
+	    (int)(BRIDGE_MSG_HDR + BRIDGE_REC_HDR + n), &po, &jerr);
+	if (s != NATS_OK) {
+		log_warnx("publish %s to %s: %s (%d)", id, cluster_subject(),
+		    natsStatus_GetText(s), (int)jerr);
+		return -1;
+	}
+	rv = pa->Duplicate ? 0 : 1;
+	jsPubAck_Destroy(pa);
+	if (rv == 1) {
+		atomic_fetch_add(&b.st->cs_published, 1);
+		hub_count_in(b.hub, 1);
+		bridge_test_reap_exit();
+	}
+	return rv;
+}
+
+/*
+ * Say we are alive; find the hosts that are not, and clean up after
+ * one a slice per pass of the loop, forwarding in between.
+ */
 static void
 bridge_hosts(void)
 {
 	static int64_t	last;
 	int64_t		now = now_ms();
 
-	if (now - last < CLUSTER_BEAT_MS)
+	if (now - last >= CLUSTER_BEAT_MS) {
+		last = now;
+		bridge_show_conn();
+		cluster_host_beat(b.host);
+	} else if (!b.reaping)
 		return;
-	last = now;
-	hub_worker_ext(b.hub, BRIDGE_EXT_CONNECTED,
-	    natsConnection_Status(cluster_conn()) == NATS_CONN_STATUS_CONNECTED);
-	cluster_host_beat(b.host);
-	(void)cluster_reap_hosts(b.host, bridge_announce, NULL);
+	b.reaping = cluster_reap_hosts(b.host, bridge_announce, NULL);
 }
 
 void
 bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
-    struct cluster_state *st, int ready_fd)
+    struct cluster_state *st, struct bridgeboard *board, int ready_fd)
 {
 	struct sigaction	sa;
 	struct pollfd		pfd[2];
@@ -538,6 +633,7 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 
 	b.hub = hub;
 	b.st = st;
+	b.board = board;
 	b.master_fd = master_fd;
 	b.wake_fd = wake_fds[0];
 	log_procname("bridge");
@@ -569,8 +665,8 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 		bridge_forward();
 		if (got_term)
 			break;
-		if (poll(pfd, 2, hub_backlog(hub, &b.cursor) > 0 ? 0 :
-		    BRIDGE_BEAT_MS) == -1) {
+		if (poll(pfd, 2, hub_backlog(hub, &b.cursor) > 0 ||
+		    b.reaping ? 0 : BRIDGE_BEAT_MS) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -590,7 +686,7 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 		natsSubscription_Unsubscribe(b.sub);
 		natsSubscription_Destroy(b.sub);
 	}
-	natsConnection_Destroy(cluster_conn());
+	cluster_close();
 	log_debug("stopped");
 	exit(0);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chatd.h"
@@ -22,6 +23,10 @@
 
 /* How long a worker waits for NATS on a /nick, /msg or a departure. */
 #define CLUSTER_KV_WAIT_MS	2000
+/* A clean-up announces this many departures between two forwards. */
+#define CLUSTER_REAP_SLICE	32
+/* JetStream's de-duplication window when the stream does not say. */
+#define CLUSTER_DEDUP_DEFAULT_NS	((int64_t)120 * 1000 * 1000 * 1000)
 /* The stream keeps this much of the chat; older records are dropped. */
 #define CLUSTER_STREAM_BYTES	((int64_t)256 * 1024 * 1024)
 
@@ -32,12 +37,15 @@ static struct {
 	kvStore		*who;
 	kvStore		*hosts;
 	kvStore		*alive;
+	kvStore		*gone;		/* departures being announced */
+	int64_t		 dedup_ns;	/* the stream's de-duplication window */
 	char		 stream[CLUSTER_NAME_MAX + 16];
 	char		 subject[CLUSTER_NAME_MAX + 16];
 	char		 nick_bucket[CLUSTER_NAME_MAX + 16];
 	char		 host_bucket[CLUSTER_NAME_MAX + 16];
 	char		 who_bucket[CLUSTER_NAME_MAX + 16];
 	char		 alive_bucket[CLUSTER_NAME_MAX + 16];
+	char		 gone_bucket[CLUSTER_NAME_MAX + 16];
 } cl;
 
 /* -C: URLs "nats://HOST:PORT" separated by commas. */
@@ -133,6 +141,43 @@ cluster_servers(char *copy, const char **servers)
 }
 
 /*
+ * A put or delete sent without waiting (cluster_kv_send) that NATS
+ * refused or did not acknowledge in time.  The library's thread.
+ */
+static void
+cluster_async_err(jsCtx *js, jsPubAckErr *pae, void *arg)
+{
+	(void)js;
+	(void)arg;
+	log_warnx("%s: %s", natsMsg_GetSubject(pae->Msg),
+	    pae->ErrText != NULL ? pae->ErrText : natsStatus_GetText(pae->Err));
+}
+
+/* At exit: what was sent without waiting, acknowledged if it can be. */
+static void
+cluster_flush(void)
+{
+	jsPubOptions	po;
+
+	if (cl.nc == NULL)
+		return;
+	jsPubOptions_Init(&po);
+	po.MaxWait = CLUSTER_KV_WAIT_MS;
+	if (js_PublishAsyncComplete(cl.js, &po) != NATS_OK)
+		log_warnx("exit: some presence updates may be lost");
+}
+
+void
+cluster_close(void)
+{
+	cluster_flush();
+	jsCtx_Destroy(cl.js);
+	natsConnection_Destroy(cl.nc);
+	cl.js = NULL;
+	cl.nc = NULL;
+}
+
+/*
  * Connect to the servers of -C.  The library reconnects by itself for
  * ever, to whichever server answers; until then every request fails
  * with a timeout, which the callers report.
@@ -157,6 +202,8 @@ cluster_open(const char *procname)
 	snprintf(cl.who_bucket, sizeof(cl.who_bucket), "chatd_%s_who",
 	    conf.cluster_name);
 	snprintf(cl.alive_bucket, sizeof(cl.alive_bucket), "chatd_%s_alive",
+	    conf.cluster_name);
+	snprintf(cl.gone_bucket, sizeof(cl.gone_bucket), "chatd_%s_gone",
 	    conf.cluster_name);
 	if ((copy = strdup(conf.cluster)) == NULL) {
 		log_warn("strdup");
@@ -184,8 +231,11 @@ cluster_open(const char *procname)
 	if (s == NATS_OK) {
 		jsOptions_Init(&jo);
 		jo.Wait = CLUSTER_KV_WAIT_MS;
+		jo.PublishAsync.ErrHandler = cluster_async_err;
 		s = natsConnection_JetStream(&cl.js, cl.nc, &jo);
 	}
+	if (s == NATS_OK && atexit(cluster_flush) != 0)
+		s = NATS_NO_MEMORY;
 	natsOptions_Destroy(o);
 	free(copy);
 	if (s != NATS_OK) {
@@ -240,6 +290,13 @@ cluster_setup(void)
 	if (s != NATS_OK && jerr == JSStreamNameExistErr)
 		s = NATS_OK;	/* made by another host, maybe otherwise */
 	jsStreamInfo_Destroy(si);
+	si = NULL;
+	/* The window as it is, whoever made the stream (the reaper's). */
+	if (s == NATS_OK && (s = js_GetStreamInfo(&si, cl.js, cl.stream, NULL,
+	    &jerr)) == NATS_OK) {
+		cl.dedup_ns = si->Config->Duplicates;
+		jsStreamInfo_Destroy(si);
+	}
 	if (s != NATS_OK) {
 		log_warnx("stream %s: %s (%d)", cl.stream,
 		    natsStatus_GetText(s), (int)jerr);
@@ -253,6 +310,11 @@ cluster_setup(void)
 	if ((s = cluster_bucket(&cl.alive, cl.alive_bucket,
 	    CLUSTER_ALIVE_TTL_MS)) != NATS_OK) {
 		log_warnx("bucket %s: %s", cl.alive_bucket,
+		    natsStatus_GetText(s));
+		return -1;
+	}
+	if ((s = cluster_bucket(&cl.gone, cl.gone_bucket, 0)) != NATS_OK) {
+		log_warnx("bucket %s: %s", cl.gone_bucket,
 		    natsStatus_GetText(s));
 		return -1;
 	}
@@ -409,36 +471,59 @@ cluster_nick_find(const char *nick, char *exact, size_t len)
 }
 
 /*
+ * A put (val) or a delete (val NULL) of key in the bucket called
+ * bucket, the message kvStore_Put or kvStore_Delete would publish,
+ * sent without waiting for JetStream's answer: a worker must not stop
+ * serving its clients for a round trip per arrival and departure.  One
+ * connection's messages are stored in the order sent, so an entry's
+ * put and delete never swap.  Errors come to cluster_async_err;
+ * cluster_flush waits for the last ones at exit.
+ */
+static void
+cluster_kv_send(const char *bucket, const char *key, const char *val)
+{
+	natsMsg		*m = NULL;
+	jsPubOptions	 po;
+	natsStatus	 s;
+	char		 subj[CLUSTER_NAME_MAX + 64];
+
+	snprintf(subj, sizeof(subj), "$KV.%s.%s", bucket, key);
+	s = natsMsg_Create(&m, subj, NULL, val,
+	    val != NULL ? (int)strlen(val) : 0);
+	if (s == NATS_OK && val == NULL)
+		s = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+	if (s == NATS_OK) {
+		jsPubOptions_Init(&po);
+		po.MaxWait = CLUSTER_KV_WAIT_MS;
+		s = js_PublishMsgAsync(cl.js, &m, &po);
+	}
+	natsMsg_Destroy(m);	/* NULL if the library took it */
+	if (s != NATS_OK)
+		log_warnx("%s: %s", subj, natsStatus_GetText(s));
+}
+
+/*
  * The presence bucket: one entry per client of the cluster, key its id,
- * value "NICK ADDR" (NICK empty before /nick), for /who.
+ * value "NICK ADDR" (NICK empty before /nick), for /who.  Put on
+ * arrival and rename, deleted on departure, without waiting.
  */
 void
 cluster_who_put(uint64_t id, const char *nick, const char *addr)
 {
-	kvStore		*kv;
-	natsStatus	 s;
-	char		 key[32], val[PROTO_NICK_MAX + PROTO_ADDR_MAX + 2];
+	char	key[32], val[PROTO_NICK_MAX + PROTO_ADDR_MAX + 2];
 
-	if ((kv = cluster_kv(&cl.who, cl.who_bucket)) == NULL)
-		return;
 	snprintf(key, sizeof(key), "%" PRIu64, id);
 	snprintf(val, sizeof(val), "%s %s", nick, addr);
-	if ((s = kvStore_PutString(NULL, kv, key, val)) != NATS_OK)
-		log_warnx("who %s: %s", key, natsStatus_GetText(s));
+	cluster_kv_send(cl.who_bucket, key, val);
 }
 
 void
 cluster_who_remove(uint64_t id)
 {
-	kvStore		*kv;
-	natsStatus	 s;
-	char		 key[32];
+	char	key[32];
 
-	if ((kv = cluster_kv(&cl.who, cl.who_bucket)) == NULL)
-		return;
 	snprintf(key, sizeof(key), "%" PRIu64, id);
-	if ((s = kvStore_Delete(kv, key)) != NATS_OK)
-		log_warnx("who %s: remove: %s", key, natsStatus_GetText(s));
+	cluster_kv_send(cl.who_bucket, key, NULL);
 }
 
 static void	cluster_nick_key(const char *, char *, size_t);
@@ -555,7 +640,31 @@ cluster_who_count(void)
  * second, expiring after CLUSTER_ALIVE_TTL_MS).  A member that is not
  * alive died without stopping: one surviving host, the one whose
  * create of "reap.N" in _alive wins, announces its clients' departures
- * and removes their names and entries, then the membership.
+ * and removes their names and entries, then the membership; a slice of
+ * clients at a time, putting "reap.N" again before each.
+ *
+ * Each departure is announced once although a reaper may die half-way
+ * or, slow, see its "reap.N" expire and another reaper start on the
+ * same clients.  Per client, in this order:
+ *
+ *  1. "gone.N.ID" is created in _gone (an atomic create; the first
+ *     reaper's stays).  It dates the first try.  Not in _hosts, whose
+ *     revisions number the hosts.
+ *  2. The departure goes to the stream as a message of its own with
+ *     JetStream's de-duplication id "gone-ID", and the reaper waits
+ *     for the acknowledgment.  Another reaper that sends it again is
+ *     told it is a duplicate, and the stream keeps one.
+ *  3. Only then are the client's name and /who entry removed: a client
+ *     still listed may not have been announced yet.  The name only if
+ *     it is still the client's, by a revision-checked delete: another
+ *     client may have taken it since a first reaper freed it.
+ *
+ * A reaper that finds "gone.N.ID" made longer ago than half the
+ * stream's de-duplication window (2 minutes unless set otherwise) does
+ * not announce again, since JetStream might no longer catch the repeat:
+ * it only frees the name.  That leaves one case without announcement:
+ * a reaper dies between steps 1 and 2, and no other host takes over
+ * for that long.  When a host is done, its "gone.N.*" go too.
  */
 int
 cluster_host_join(uint64_t host)
@@ -585,54 +694,177 @@ cluster_host_beat(uint64_t host)
 		    natsStatus_GetText(s));
 }
 
-/* Host h's clients: fn for each, then their name and entry go. */
-static unsigned
-cluster_reap_clients(uint64_t h,
-    void (*fn)(const struct hub_client_info *, void *), void *arg)
+/* The stream's de-duplication window, in ns, as cluster_setup found. */
+static int64_t
+cluster_dedup_ns(void)
 {
-	struct hub_client_info	 ci;
-	kvKeysList		 keys;
-	char			 nkey[PROTO_NICK_MAX + 1];
-	unsigned		 n = 0;
-	uint64_t		 id;
-	int			 i;
-
-	memset(&keys, 0, sizeof(keys));
-	if (cl.who == NULL || kvStore_Keys(&keys, cl.who, NULL) != NATS_OK)
-		return 0;
-	for (i = 0; i < keys.Count; i++) {
-		if (sscanf(keys.Keys[i], "%" SCNu64, &id) != 1 ||
-		    id >> CLUSTER_HOST_SHIFT != h ||
-		    !cluster_who_get(cl.who, keys.Keys[i], &ci))
-			continue;
-		fn(&ci, arg);
-		if (ci.ci_nick[0] != '\0') {
-			cluster_nick_key(ci.ci_nick, nkey, sizeof(nkey));
-			(void)kvStore_Delete(cl.nicks, nkey);
-		}
-		(void)kvStore_Delete(cl.who, keys.Keys[i]);
-		n++;
-	}
-	kvKeysList_Destroy(&keys);
-	return n;
+	return cl.dedup_ns > 0 ? cl.dedup_ns : CLUSTER_DEDUP_DEFAULT_NS;
 }
 
-unsigned
-cluster_reap_hosts(uint64_t self,
-    void (*fn)(const struct hub_client_info *, void *), void *arg)
+/*
+ * Step 1 for client id of host h: 1 to announce its departure (maybe
+ * again), 0 if its first try is too old for a repeat to be caught, -1
+ * if NATS did not answer.
+ */
+static int
+cluster_gone_claim(uint64_t h, uint64_t id)
+{
+	struct timespec	 ts;
+	kvEntry		*e = NULL;
+	int64_t		 age;
+	char		 key[64];
+
+	snprintf(key, sizeof(key), "gone.%" PRIu64 ".%" PRIu64, h, id);
+	if (kvStore_CreateString(NULL, cl.gone, key, "1") == NATS_OK)
+		return 1;
+	if (kvStore_Get(&e, cl.gone, key) != NATS_OK)
+		return -1;	/* not made, not there: try again later */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	age = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
+	    kvEntry_Created(e);
+	kvEntry_Destroy(e);
+	if (age < cluster_dedup_ns() / 2)
+		return 1;
+	log_warnx("client %" PRIu64 " of host %" PRIu64 ": its departure "
+	    "was first announced %lld s ago, too long for a repeat to be "
+	    "caught; not announced again", id, h,
+	    (long long)(age / 1000000000));
+	return 0;
+}
+
+/*
+ * Delete key from the bucket called bucket only while its revision is
+ * rev, which kvStore_Delete cannot ask: the delete marker it would
+ * publish, with JetStream's check of the key's last sequence.
+ */
+static natsStatus
+cluster_kv_delete_if(const char *bucket, const char *key, uint64_t rev)
+{
+	natsMsg		*m = NULL;
+	jsPubOptions	 po;
+	natsStatus	 s;
+	char		 subj[CLUSTER_NAME_MAX + PROTO_NICK_MAX + 48];
+
+	snprintf(subj, sizeof(subj), "$KV.%s.%s", bucket, key);
+	s = natsMsg_Create(&m, subj, NULL, NULL, 0);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+	if (s == NATS_OK) {
+		jsPubOptions_Init(&po);
+		po.ExpectLastSubjectSeq = rev;
+		s = js_PublishMsg(NULL, cl.js, m, &po, NULL);
+	}
+	natsMsg_Destroy(m);
+	return s;
+}
+
+/*
+ * Step 3: client id's name, if it still has it.  Checked by revision:
+ * a reaper that took over may come after the name was freed and taken
+ * by someone else, who keeps it.
+ */
+static void
+cluster_nick_free(const char *nick, uint64_t id)
+{
+	kvEntry		*e = NULL;
+	const char	*val;
+	uint64_t	 owner;
+	char		 key[PROTO_NICK_MAX + 1];
+
+	cluster_nick_key(nick, key, sizeof(key));
+	if (kvStore_Get(&e, cl.nicks, key) != NATS_OK)
+		return;		/* free already */
+	val = kvEntry_ValueString(e);
+	if (val != NULL && sscanf(val, "%" SCNu64, &owner) == 1 &&
+	    owner == id)
+		(void)cluster_kv_delete_if(cl.nick_bucket, key,
+		    kvEntry_Revision(e));
+	kvEntry_Destroy(e);
+}
+
+/* Step 4: the markers of host h's clients, all announced. */
+static void
+cluster_gone_clear(uint64_t h)
+{
+	kvKeysList	 keys;
+	char		 prefix[32];
+	size_t		 plen;
+	int		 i;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "gone.%" PRIu64 ".",
+	    h);
+	memset(&keys, 0, sizeof(keys));
+	if (kvStore_Keys(&keys, cl.gone, NULL) != NATS_OK)
+		return;
+	for (i = 0; i < keys.Count; i++)
+		if (strncmp(keys.Keys[i], prefix, plen) == 0)
+			(void)kvStore_Delete(cl.gone, keys.Keys[i]);
+	kvKeysList_Destroy(&keys);
+}
+
+/*
+ * A clean-up under way: the clients a dead host had when it began, a
+ * slice at a time, so that the bridge goes on forwarding and beating
+ * in between (a beat missed for CLUSTER_ALIVE_TTL_MS would have this
+ * host taken for dead).
+ */
+static struct {
+	uint64_t	 host;		/* 0: none */
+	uint64_t	*ids;
+	int		 n, next;
+	unsigned	 stored, repeated;
+} reap;
+
+static void
+cluster_reap_end(void)
+{
+	free(reap.ids);
+	memset(&reap, 0, sizeof(reap));
+}
+
+/* Host h's clients in the presence bucket, into reap; 0 or -1. */
+static int
+cluster_reap_list(uint64_t h)
+{
+	kvKeysList	keys;
+	natsStatus	s;
+	uint64_t	id;
+	int		i;
+
+	memset(&keys, 0, sizeof(keys));
+	if (cluster_kv(&cl.who, cl.who_bucket) == NULL)
+		return -1;
+	if ((s = kvStore_Keys(&keys, cl.who, NULL)) != NATS_OK)
+		return s == NATS_NOT_FOUND ? 0 : -1;	/* nobody */
+	if ((reap.ids = calloc((size_t)keys.Count + 1,
+	    sizeof(*reap.ids))) == NULL) {
+		kvKeysList_Destroy(&keys);
+		return -1;
+	}
+	for (i = 0; i < keys.Count; i++)
+		if (sscanf(keys.Keys[i], "%" SCNu64, &id) == 1 &&
+		    id >> CLUSTER_HOST_SHIFT == h)
+			reap.ids[reap.n++] = id;
+	kvKeysList_Destroy(&keys);
+	qsort(reap.ids, (size_t)reap.n, sizeof(*reap.ids), cluster_id_cmp);
+	return 0;
+}
+
+/* A member that is not alive and whose clean-up this host wins, or 0. */
+static uint64_t
+cluster_reap_find(uint64_t self)
 {
 	kvKeysList	 keys;
 	kvEntry		*e = NULL;
 	natsStatus	 s;
-	uint64_t	 h;
-	unsigned	 n = 0;
+	uint64_t	 h, found = 0;
 	char		 key[32];
 	int		 i;
 
 	memset(&keys, 0, sizeof(keys));
 	if (kvStore_Keys(&keys, cl.hosts, NULL) != NATS_OK)
 		return 0;
-	for (i = 0; i < keys.Count; i++) {
+	for (i = 0; i < keys.Count && found == 0; i++) {
 		if (sscanf(keys.Keys[i], "member.%" SCNu64, &h) != 1 ||
 		    h == self)
 			continue;
@@ -644,13 +876,79 @@ cluster_reap_hosts(uint64_t self,
 		if (s != NATS_NOT_FOUND)
 			continue;	/* no answer: nothing is known */
 		snprintf(key, sizeof(key), "reap.%" PRIu64, h);
-		if (kvStore_CreateString(NULL, cl.alive, key, "1") != NATS_OK)
-			continue;	/* another host does it */
-		n += cluster_reap_clients(h, fn, arg);
-		log_info("host %" PRIu64 " is gone: %u clients announced", h,
-		    n);
-		(void)kvStore_Delete(cl.hosts, keys.Keys[i]);
+		if (kvStore_CreateString(NULL, cl.alive, key, "1") == NATS_OK)
+			found = h;	/* else another host does it */
 	}
 	kvKeysList_Destroy(&keys);
-	return n;
+	return found;
+}
+
+/*
+ * The next CLUSTER_REAP_SLICE clients of the clean-up: announce each
+ * (fn: 1 stored, 0 a duplicate, -1 no answer), then free its name and
+ * entry.  1 if more is left, 0 when done, -1 if NATS stopped answering
+ * (the rest waits for the next try, by whichever host).
+ */
+static int
+cluster_reap_slice(int (*fn)(const struct hub_client_info *, void *),
+    void *arg)
+{
+	struct hub_client_info	ci;
+	char			key[32];
+	int			end, r;
+
+	/* Still at it: the others keep off ("reap.N" would expire). */
+	snprintf(key, sizeof(key), "reap.%" PRIu64, reap.host);
+	(void)kvStore_PutString(NULL, cl.alive, key, "1");
+	end = reap.next + CLUSTER_REAP_SLICE;
+	for (; reap.next < reap.n && reap.next < end; reap.next++) {
+		snprintf(key, sizeof(key), "%" PRIu64, reap.ids[reap.next]);
+		if (!cluster_who_get(cl.who, key, &ci))
+			continue;	/* done by another cleaner */
+		if ((r = cluster_gone_claim(reap.host, ci.ci_id)) == 1 &&
+		    (r = fn(&ci, arg)) >= 0)
+			*(r == 1 ? &reap.stored : &reap.repeated) += 1;
+		if (r == -1)
+			return -1;
+		if (ci.ci_nick[0] != '\0')
+			cluster_nick_free(ci.ci_nick, ci.ci_id);
+		if (kvStore_Delete(cl.who, key) != NATS_OK)
+			return -1;
+	}
+	return reap.next < reap.n;
+}
+
+int
+cluster_reap_hosts(uint64_t self,
+    int (*fn)(const struct hub_client_info *, void *), void *arg)
+{
+	char	key[32];
+	int	r;
+
+	if (reap.host == 0) {
+		if ((reap.host = cluster_reap_find(self)) == 0)
+			return 0;
+		if (cluster_reap_list(reap.host) == -1) {
+			log_warnx("host %" PRIu64 " is gone: its clients "
+			    "cannot be listed; later", reap.host);
+			cluster_reap_end();
+			return 0;
+		}
+	}
+	if ((r = cluster_reap_slice(fn, arg)) == 1)
+		return 1;
+	if (r == -1)
+		log_warnx("host %" PRIu64 " is gone: %u clients announced "
+		    "(%u more had been already); NATS stopped answering, "
+		    "the rest later", reap.host, reap.stored, reap.repeated);
+	else {
+		log_info("host %" PRIu64 " is gone: %u clients announced "
+		    "(%u more had been already)", reap.host, reap.stored,
+		    reap.repeated);
+		cluster_gone_clear(reap.host);
+		snprintf(key, sizeof(key), "member.%" PRIu64, reap.host);
+		(void)kvStore_Delete(cl.hosts, key);
+	}
+	cluster_reap_end();
+	return 0;
 }

@@ -67,6 +67,7 @@ struct cluster_state {
 	struct cluster_seen	cs_seen[CLUSTER_SEEN_SLOTS];
 };
 
+struct bridgeboard;
 struct hub;
 struct hub_client_info;
 
@@ -74,8 +75,13 @@ struct hub_client_info;
 /* Check -C's URL list; 0, or -1 with *why set. */
 int	cluster_check_urls(const char *urls, const char **why);
 int	cluster_check_name(const char *name);
-/* Connect (retrying in the background); 0, or -1 logged. */
+/*
+ * Connect (retrying in the background); 0, or -1 logged.  At exit, or
+ * at cluster_close, what was sent without waiting is waited for (for
+ * up to 2 s).
+ */
 int	cluster_open(const char *procname);
+void	cluster_close(void);
 natsConnection	*cluster_conn(void);
 jsCtx		*cluster_js(void);
 /* The stream's and buckets' names, from -N. */
@@ -96,7 +102,8 @@ void	cluster_nick_respell(const char *nick, uint64_t id);
 uint64_t cluster_nick_find(const char *nick, char *exact, size_t len);
 /*
  * The presence bucket, for /who: every client of every host.  put on
- * arrival and rename, remove on departure.  scan is chat_ops.scan over
+ * arrival and rename, remove on departure, neither waiting for NATS
+ * (the entry follows within a round trip).  scan is chat_ops.scan over
  * the bucket, in the order of the clients' ids (*pos: the next id to
  * look at), one request for the list and one per client; count is how
  * many entries it has.
@@ -108,13 +115,16 @@ unsigned cluster_who_scan(uint64_t *pos, int (*fn)(const struct
 unsigned cluster_who_count(void);
 /*
  * Hosts (the bridge): join once, beat every CLUSTER_BEAT_MS; reap
- * calls fn for every client of every host found dead whose clean-up
- * this host won, and returns how many.
+ * cleans up after a host found dead whose clean-up this host won: it
+ * calls fn for a slice of its clients and returns 1 while more is left
+ * (call again soon), else 0.  fn announces the departure in the stream
+ * with the id "gone-ID" and returns 1 (stored), 0 (a duplicate:
+ * announced already) or -1 (no answer).
  */
 int	cluster_host_join(uint64_t host);
 void	cluster_host_beat(uint64_t host);
-unsigned cluster_reap_hosts(uint64_t self,
-	    void (*fn)(const struct hub_client_info *, void *), void *arg);
+int	cluster_reap_hosts(uint64_t self,
+	    int (*fn)(const struct hub_client_info *, void *), void *arg);
 /* The bridge: create the stream and the buckets if missing. */
 int	cluster_setup(void);
 /* The bridge: a number for this host, unique in the cluster, or 0. */
@@ -122,7 +132,8 @@ uint64_t cluster_host_number(void);
 
 /* bridge.c */
 void	bridge_run(int slot, struct hub *, int master_fd,
-	    const int *wake_fds, struct cluster_state *, int ready_fd)
+	    const int *wake_fds, struct cluster_state *, struct bridgeboard *,
+	    int ready_fd)
 	    __attribute__((noreturn));
 
 #endif

@@ -473,8 +473,16 @@ cmd_nick(struct conn *c, char *args)
 	}
 	conn_who(c, old, sizeof(old));
 	snprintf(c->c_nick, sizeof(c->c_nick), "%s", args);
-	conn_sendf(c, PROTO_NICK_OK, c->c_nick);
+	/*
+	 * The answer before the broadcast, which chatd-select queues for
+	 * everyone at once; but a chat_ops.reply (chatd -C) answers only
+	 * once the rename is in the order, so it must follow the rename.
+	 */
+	if (ops->reply == NULL)
+		conn_sendf(c, PROTO_NICK_OK, c->c_nick);
 	conn_publishf(c, 0, PROTO_NICK_CHANGED, old, c->c_nick);
+	if (ops->reply != NULL)
+		conn_replyf(c, PROTO_NICK_OK, c->c_nick);
 }
 
 /*
@@ -720,7 +728,7 @@ cmd_msg(struct conn *c, char *args)
 		return;
 	}
 	conn_publishf(c, id, PROTO_WHISPER, who, text);
-	conn_sendf(c, PROTO_MSG_OK, exact);
+	conn_replyf(c, PROTO_MSG_OK, exact);
 }
 
 /* /me TEXT: an action, broadcast like a message. */

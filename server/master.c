@@ -29,6 +29,7 @@
 
 #include "chatd.h"
 #ifdef CHATD_CLUSTER
+#include "bridgeboard.h"
 #include "cluster.h"
 #endif
 #include "ev.h"
@@ -69,6 +70,8 @@ static int	nslots;
 
 #ifdef CHATD_CLUSTER
 static struct cluster_state	*cluster;
+/* The bridge's connected server, for chatd -S (bridgeboard.c). */
+static struct bridgeboard	*board;
 /* The first bridge says on this pipe that it has joined the cluster. */
 static int	ready_pipe[2] = { -1, -1 };
 #endif
@@ -160,7 +163,7 @@ master_spawn(struct hub *hub, int w)
 			if (ready_pipe[0] != -1)
 				close(ready_pipe[0]);
 			bridge_run(w, hub, master_pipe[0], slots[w].wake,
-			    cluster, ready_pipe[1]);
+			    cluster, board, ready_pipe[1]);
 		}
 		if (ready_pipe[0] != -1) {
 			close(ready_pipe[0]);
@@ -376,6 +379,11 @@ master_cluster_start(struct hub *hub, const sigset_t *wait_mask)
 	if (cluster == MAP_FAILED)
 		fatal("mmap");
 	memset(cluster, 0, sizeof(*cluster));
+	if ((board = bridgeboard_create(hub_path(hub), conf.user != NULL,
+	    conf.uid, conf.gid)) == NULL) {
+		log_warn("shared memory %s-bridge", hub_path(hub));
+		return -1;
+	}
 	if (pipe(ready_pipe) == -1)
 		fatal("pipe");
 	if (master_spawn(hub, conf.workers) == -1)
@@ -421,6 +429,8 @@ master_abort(struct hub *hub)
 		kill(slots[conf.workers].pid, SIGKILL);
 		waitpid(slots[conf.workers].pid, &status, 0);
 	}
+	if (bridgeboard_unlink(hub_path(hub)) == -1)
+		log_warn("shm_unlink %s-bridge", hub_path(hub));
 	if (hub_unlink(hub) == -1)
 		log_warn("hub_unlink");
 	hub_detach(hub);
@@ -506,6 +516,10 @@ master_run(struct hub *hub)
 			next = master_respawn(hub);
 	}
 	alarm(0);
+#ifdef CHATD_CLUSTER
+	if (board != NULL && bridgeboard_unlink(hub_path(hub)) == -1)
+		log_warn("shm_unlink %s-bridge", hub_path(hub));
+#endif
 	if (hub_unlink(hub) == -1)
 		log_warn("hub_unlink");
 	hub_detach(hub);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridgeboard.h"
 #include "chatd.h"
 #include "hub.h"
 #include "util.h"
@@ -57,16 +58,31 @@ format_uptime(int64_t since, char *buf, size_t len)
 		snprintf(buf, len, "%llds", (long long)s);
 }
 
-/* chatd -C: where the bridge is in the cluster's stream. */
+/*
+ * chatd -C: where the bridge is in the cluster's stream, and the NATS
+ * server it is connected to (its board, owned like the hub).
+ */
 static void
-print_bridge(const struct hub_stats *st)
+print_bridge(const struct hub_stats *st, const char *hub_name, uid_t owner)
 {
+	const char	*problem;
+	char		 url[BRIDGEBOARD_URL_MAX], conn[BRIDGEBOARD_URL_MAX + 64];
+
+	if (!st->st_ext[BRIDGE_EXT_CONNECTED])
+		snprintf(conn, sizeof(conn), "not connected to NATS");
+	else if (bridgeboard_read(hub_name, owner, url, sizeof(url),
+	    &problem) == -1)
+		snprintf(conn, sizeof(conn), "connected to NATS (which server "
+		    "is unknown: the bridge's board is %s)", problem);
+	else if (url[0] == '\0')
+		snprintf(conn, sizeof(conn), "connected to NATS (which server "
+		    "is not known yet)");
+	else
+		snprintf(conn, sizeof(conn), "connected to %s", url);
 	printf("bridge: host %llu, stream record %llu, %llu after it not "
 	    "yet taken, %s\n", (unsigned long long)st->st_ext[BRIDGE_EXT_HOST],
 	    (unsigned long long)st->st_ext[BRIDGE_EXT_SEQ],
-	    (unsigned long long)st->st_ext[BRIDGE_EXT_PENDING],
-	    st->st_ext[BRIDGE_EXT_CONNECTED] ? "connected to NATS" :
-	    "not connected to NATS");
+	    (unsigned long long)st->st_ext[BRIDGE_EXT_PENDING], conn);
 }
 
 /*
@@ -76,7 +92,7 @@ print_bridge(const struct hub_stats *st)
  * how often it was held back itself.
  */
 static void
-print_table(struct hub *hub)
+print_table(struct hub *hub, const char *hub_name, uid_t owner)
 {
 	struct hub_stats	st;
 	uint64_t		head = hub_head(hub), in = 0, out = 0, bytes = 0;
@@ -120,7 +136,7 @@ print_table(struct hub *hub)
 	for (w = 0; w < hub_nworkers(hub); w++) {
 		hub_worker_stats(hub, w, &st);
 		if (st.st_reader && st.st_pid != 0)
-			print_bridge(&st);
+			print_bridge(&st, hub_name, owner);
 	}
 }
 
@@ -170,7 +186,7 @@ scoreboard_print(const char *host, int port)
 	    (long)hub_master_pid(hub), up, hub_total_clients(hub),
 	    (unsigned long long)hub_head(hub),
 	    (unsigned long long)hub_ring_slots(hub), hub_ring_size(hub));
-	print_table(hub);
+	print_table(hub, name, hi.hi_uid);
 	hub_detach(hub);
 	return 0;
 }

@@ -54,4 +54,5 @@ has_cluster() {
 	    "chatd: master: no NATS server of nats://127.0.0.1:1 answered within 20 s"
 	[[ "$output" != *"ready tcp="* ]]
 	[ ! -e "/dev/shm/chatd-127.0.0.1-$port" ]
+	[ ! -e "/dev/shm/chatd-127.0.0.1-$port-bridge" ]
 }

@@ -120,6 +120,8 @@ stop_host() {
 	DEADLINE=10 wait_for not_running "${!v}"
 	wait "${!v}" 2>/dev/null || true
 	rm -f "/dev/shm/chatd-127.0.0.1-${!port}"
+	# The bridge's board goes with the master.
+	[ ! -e "/dev/shm/chatd-127.0.0.1-${!port}-bridge" ]
 	! grep -qE 'Sanitizer|runtime error|fatal' \
 	    "$BATS_TEST_TMPDIR/host$1.log"
 }
@@ -133,7 +135,8 @@ teardown() {
 			kill -KILL -- -"${!v}"
 			wait "${!v}" 2>/dev/null || true
 		fi
-		rm -f "/dev/shm/chatd-127.0.0.1-${!port}"
+		rm -f "/dev/shm/chatd-127.0.0.1-${!port}" \
+		    "/dev/shm/chatd-127.0.0.1-${!port}-bridge"
 		if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 			echo "# host $n log:" >&3
 			sed 's/^/#   /' "$BATS_TEST_TMPDIR/host$n.log" >&3
@@ -151,6 +154,37 @@ host_number() {
 bridge_line() {
 	local port="PORT_$1"
 	"$CHATD" -S -p "${!port}" | grep '^bridge: '
+}
+
+# nats_peer PID: the client port of the NATS server that process PID is
+# connected to, as the kernel sees it (its established TCP sockets).
+nats_peer() {
+	local fd link inodes=" " hex
+	for fd in /proc/"$1"/fd/*; do
+		link=$(readlink "$fd" 2>/dev/null) || continue
+		case $link in
+		socket:*) inodes="$inodes${link//[^0-9]/} " ;;
+		esac
+	done
+	# /proc/PID/net/tcp: rem_address is HEXIP:HEXPORT, st 01 is
+	# established, the inode is the 10th field.
+	for hex in $(awk -v want="$inodes" 'NR > 1 && $4 == "01" &&
+	    index(want, " " $10 " ") { split($3, r, ":"); print r[2] }' \
+	    /proc/"$1"/net/tcp); do
+		if [ $((16#$hex)) -ge $((NATS_BASE + 3)) ] &&
+		    [ $((16#$hex)) -le $((NATS_BASE + 5)) ]; then
+			echo $((16#$hex))
+		fi
+	done
+}
+
+# bridge_url N: the URL of the NATS server host N's bridge is
+# connected to, from the kernel's view of the bridge's sockets.
+bridge_url() {
+	local port="PORT_$1" pid peer
+	pid=$("$CHATD" -S -p "${!port}" | awk '$1 == "bridge" { print $2 }')
+	peer=$(nats_peer "$pid")
+	[ -n "$peer" ] && echo "nats://127.0.0.1:$peer"
 }
 
 # on HOST NAME: connect client NAME to host HOST and read its welcome.
@@ -233,8 +267,8 @@ skip_to() {
 	s1=$(bridge_line 1 | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
 	s2=$(bridge_line 2 | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
 	[ "$s1" = "$s2" ] && [ "$s1" -gt 0 ]
-	[ "$(bridge_line 1)" = "bridge: host $h1, stream record $s1, 0 after it not yet taken, connected to NATS" ]
-	[ "$(bridge_line 2)" = "bridge: host $h2, stream record $s1, 0 after it not yet taken, connected to NATS" ]
+	[ "$(bridge_line 1)" = "bridge: host $h1, stream record $s1, 0 after it not yet taken, connected to $(bridge_url 1)" ]
+	[ "$(bridge_line 2)" = "bridge: host $h2, stream record $s1, 0 after it not yet taken, connected to $(bridge_url 2)" ]
 	stop_host 1
 	stop_host 2
 }
@@ -349,6 +383,50 @@ answer() {
 	stop_host 2
 }
 
+@test "cluster: ok: you are now NAME and ok: sent to NAME wait for the stream, like received" {
+	local bridge
+	start_host 1
+	start_host 2
+	on 1 a
+	on 1 b
+	on 2 c
+	skip_to a "Client ($ADDR_c) connected"
+	skip_to b "Client ($ADDR_c) connected"
+	say b "/nick bob"
+	skip_to b "ok: you are now bob"
+	skip_to a "Client ($ADDR_b) is now known as bob"
+	skip_to c "Client ($ADDR_b) is now known as bob"
+	say c "/nick carol"
+	skip_to c "ok: you are now carol"
+	skip_to a "Client ($ADDR_c) is now known as carol"
+	skip_to b "Client ($ADDR_c) is now known as carol"
+	# A stopped bridge sends nothing to the stream: the answers wait.
+	# "/msg" alone is answered at once, so it shows what came first.
+	bridge=$(bridge_row 1 | awk '{ print $2 }')
+	[ -n "$bridge" ]
+	kill -STOP "$bridge"
+	say a "/nick alice"
+	say a "/msg bob psst"
+	say a "/msg carol hi"
+	say a "/msg"
+	answer a
+	[ "$LINE" = "error: usage: /msg NAME TEXT" ]
+	kill -CONT "$bridge"
+	# Then the three, in order, once the stream has what they answer.
+	answer a
+	[ "$LINE" = "ok: you are now alice" ]
+	answer a
+	[ "$LINE" = "ok: sent to bob" ]
+	answer a
+	[ "$LINE" = "ok: sent to carol" ]
+	expect b "Client ($ADDR_a) is now known as alice"
+	expect b "alice whispers: psst"
+	expect c "Client ($ADDR_a) is now known as alice"
+	expect c "alice whispers: hi"
+	stop_host 1
+	stop_host 2
+}
+
 # history_of NAME: the answer to NAME's /history, count line first.
 history_of() {
 	local n i
@@ -445,6 +523,47 @@ nats_up() {
 	DEADLINE=20 wait_for nats_up "$victim"
 }
 
+# shows_url N URL: host N's chatd -S says its bridge is connected to URL.
+shows_url() {
+	[[ "$(bridge_line "$1")" = *", connected to $2" ]]
+}
+
+@test "cluster: chatd -S names the NATS server the bridge is connected to, and the next one when it dies" {
+	local url line h s victim next
+	start_host 1
+	h=$(host_number 1)
+	# The bridge says which server it is on within a beat of joining.
+	url=$(bridge_url 1)
+	[[ "$url" = nats://127.0.0.1:* ]]
+	DEADLINE=5 wait_for shows_url 1 "$url"
+	line=$(bridge_line 1)
+	s=$(echo "$line" | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
+	[ "$line" = "bridge: host $h, stream record $s, 0 after it not yet taken, connected to $url" ]
+
+	# That server dies: the library moves to another, and so does -S.
+	victim=$((${url##*:} - NATS_BASE - 2))
+	kill -KILL "$(cat "$BATS_FILE_TMPDIR/n$victim.pid")"
+	DEADLINE=20 wait_for bridge_url_is_not 1 "$url"
+	next=$(bridge_url 1)
+	[ "$next" != "$url" ]
+	DEADLINE=10 wait_for shows_url 1 "$next"
+	line=$(bridge_line 1)
+	s=$(echo "$line" | sed -n 's/.*stream record \([0-9]*\),.*/\1/p')
+	[ "$line" = "bridge: host $h, stream record $s, 0 after it not yet taken, connected to $next" ]
+	grep -q "bridge: connected to $url\$" "$BATS_TEST_TMPDIR/host1.log"
+	grep -q "bridge: connected to $next\$" "$BATS_TEST_TMPDIR/host1.log"
+	stop_host 1
+	# The next test finds three servers again.
+	start_nats "$victim"
+	DEADLINE=20 wait_for nats_up "$victim"
+}
+
+# bridge_url_is_not N URL: host N's bridge is connected, elsewhere.
+bridge_url_is_not() {
+	local now
+	now=$(bridge_url "$1") && [ "$now" != "$2" ]
+}
+
 @test "cluster: a host killed: departures announced once, by one host, names freed; restarted, it rejoins" {
 	start_host 1
 	start_host 2
@@ -492,6 +611,99 @@ nats_up() {
 	stop_host 4
 	stop_host 2
 	stop_host 3
+}
+
+# gone_logged N LINE: a host's log says host N is gone with LINE after.
+gone_logged() {
+	cat "$BATS_TEST_TMPDIR"/host[23].log |
+	    grep -qF "bridge: host $1 is gone: $2"
+}
+
+@test "cluster: a cleaning host that dies half-way: each departure still announced once" {
+	local n i lines=()
+	# Whichever of hosts 2 and 3 cleans up first dies right after its
+	# first announcement, before it frees that client's name.
+	export CHATD_TEST_REAP_EXIT=$BATS_TEST_TMPDIR/reap-exit
+	start_host 1
+	start_host 2
+	start_host 3
+	unset CHATD_TEST_REAP_EXIT
+	on 1 a
+	on 1 e
+	on 2 b
+	on 3 c
+	skip_to a "Client ($ADDR_c) connected"
+	skip_to e "Client ($ADDR_c) connected"
+	say a "/nick alice"
+	skip_to a "ok: you are now alice"
+	say e "/nick eve"
+	skip_to e "ok: you are now eve"
+	skip_to b "Client ($ADDR_e) is now known as eve"
+	skip_to c "Client ($ADDR_e) is now known as eve"
+	n=$(host_number 1)
+	[ -n "$n" ]
+	kill -KILL -- -"$PID_1"
+	# The first cleaner announced one and died; the next one finds that
+	# one still listed, sends it again (a duplicate the stream drops)
+	# and announces the other.
+	DEADLINE=30 wait_for gone_logged "$n" "1 clients announced (1 more had been already)"
+	[ -e "$BATS_TEST_TMPDIR/reap-exit" ]
+	grep -q "bridge: CHATD_TEST_REAP_EXIT: dying half-way" \
+	    "$BATS_TEST_TMPDIR/host2.log" "$BATS_TEST_TMPDIR/host3.log"
+	# Once each, then the next broadcast.
+	say c "after"
+	for i in 1 2 3; do
+		read_line b
+		lines+=("$LINE")
+	done
+	[ "${lines[2]}" = "Client ($ADDR_c) said: after" ]
+	printf '%s\n' "${lines[0]}" "${lines[1]}" | sort | tr '\n' '|' >"$BATS_TEST_TMPDIR/b"
+	[ "$(cat "$BATS_TEST_TMPDIR/b")" = "alice left (connection lost)|eve left (connection lost)|" ]
+	skip_to c '"after" received by the server'
+	say b "/nick alice"
+	skip_to b "ok: you are now alice"
+	say c "/nick eve"
+	skip_to c "ok: you are now eve"
+	say c "/who"
+	skip_to c "who: 2 connected"
+	stop_host 2
+	stop_host 3
+}
+
+@test "cluster: a host with more clients than a clean-up slice: each announced once" {
+	local i n count=70 start
+	start_host 1
+	start_host 2
+	on 2 b
+	for i in $(seq 1 $count); do
+		on 1 "x$i"
+	done
+	skip_to b "Client ($ADDR_x70) connected"
+	say x1 "/nick first"
+	skip_to b "Client ($ADDR_x1) is now known as first"
+	n=$(host_number 1)
+	[ -n "$n" ]
+	start=$SECONDS
+	kill -KILL -- -"$PID_1"
+	{
+		echo "first left (connection lost)"
+		for i in $(seq 2 $count); do
+			echo "Client ($(eval echo "\$ADDR_x$i")) left (connection lost)"
+		done
+	} | sort >"$BATS_TEST_TMPDIR/want"
+	: >"$BATS_TEST_TMPDIR/got"
+	for i in $(seq 1 $count); do
+		DEADLINE=30 read_line b
+		echo "$LINE" >>"$BATS_TEST_TMPDIR/got"
+	done
+	sort "$BATS_TEST_TMPDIR/got" | cmp - "$BATS_TEST_TMPDIR/want"
+	echo "# $count departures in $((SECONDS - start)) s" >&3
+	DEADLINE=10 wait_for grep -q "bridge: host $n is gone: $count clients announced (0 more had been already)" \
+	    "$BATS_TEST_TMPDIR/host2.log"
+	# Nothing twice: the next line b gets is b's own next answer.
+	say b "/nick first"
+	expect b "ok: you are now first"
+	stop_host 2
 }
 
 # held N: a worker of host N is held back (chatd -S says so).
