@@ -166,7 +166,8 @@ void		 hub_recover(struct hub *, int w, pid_t pid);
  * Append a record and wake the other workers.  Takes no lock, and a
  * process stopped anywhere in here holds up nobody (see hub_ring.c).
  * A process publishes from its own worker slot (hub_worker_start), or,
- * one process at a time, from the master's handle.  Never waits for a
+ * one process at a time, from the master's handle; one thread at a time
+ * (a slot's area of the ring has one writer).  Never waits for a
  * reader (the oldest records are overwritten): the callers hold back
  * their own clients instead (hub_lag, hub_hold).  Returns the record's
  * seq.

@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,24 @@ bridge_wait_room(void)
 		nanosleep(&ts, NULL);
 }
 
+/*
+ * Into the ring.  The bridge is the only process with two threads that
+ * publish (the stream's messages arrive on a NATS thread, the replies
+ * go out from the main one), and a slot's area of the ring has one
+ * writer at a time (hub.h): this lock is the bridge's own, so a
+ * stopped bridge still holds up nobody else.
+ */
+static void
+bridge_ring_put(uint64_t origin, uint64_t target, const char *text,
+    size_t len)
+{
+	static pthread_mutex_t	lock = PTHREAD_MUTEX_INITIALIZER;
+
+	pthread_mutex_lock(&lock);
+	hub_publish(b.hub, origin, target, text, len);
+	pthread_mutex_unlock(&lock);
+}
+
 /* 1 if host's record seq was appended already; else note it. */
 static int
 bridge_seen(uint64_t host, uint64_t seq)
@@ -190,7 +209,8 @@ bridge_append(const unsigned char *p, size_t len)
 		/* Host 0: a departure a reaper sent (bridge_announce). */
 		if (host == 0 || !bridge_seen(host, seq)) {
 			bridge_wait_room();
-			hub_publish(b.hub, get_be64(p + 8), get_be64(p + 16),
+			bridge_ring_put(get_be64(p + 8), host == 0 ?
+			    CLUSTER_GONE : get_be64(p + 16),
 			    (const char *)p + BRIDGE_REC_HDR, tlen);
 			hub_count_out(b.hub, 1, 0);
 		}
@@ -232,7 +252,7 @@ bridge_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 		n = snprintf(line, sizeof(line), PROTO_LOST,
 		    (unsigned long long)(seq - want));
 		bridge_wait_room();
-		hub_publish(b.hub, 0, 0, line, (size_t)n);
+		bridge_ring_put(0, 0, line, (size_t)n);
 	}
 	if (bridge_append((const unsigned char *)natsMsg_GetData(m),
 	    (size_t)natsMsg_GetDataLength(m)) == -1)
@@ -430,7 +450,7 @@ bridge_flush(const struct hub_cursor *upto)
 	while (out.replies.b_len > 0) {
 		r = (const unsigned char *)buf_head(&out.replies);
 		len = (size_t)get_be16(r + 16);
-		hub_publish(b.hub, get_be64(r), get_be64(r + 8),
+		bridge_ring_put(get_be64(r), get_be64(r + 8),
 		    (const char *)r + 18, len);
 		buf_consume(&out.replies, 18 + len);
 	}

@@ -27,6 +27,13 @@
 /* Marks in a ring record's target; client ids never have them. */
 #define CLUSTER_OUT		((uint64_t)1 << 63)
 #define CLUSTER_REPLY		((uint64_t)1 << 62)
+/*
+ * A dead host's client's departure, as a bridge appends it: for
+ * everyone, but delivered once per client id however often it is
+ * appended (a bridge that dies between appending a stream message and
+ * noting that it did appends it again; a client id is never reused).
+ */
+#define CLUSTER_GONE		((uint64_t)1 << 61)
 /* A client's id: the host's number above this bit, the hub's below. */
 #define CLUSTER_HOST_SHIFT	40
 #define CLUSTER_HOST_MAX	(((uint64_t)1 << 22) - 1)

@@ -386,6 +386,29 @@ worker_accept(int64_t now)
 	}
 }
 
+#ifdef CHATD_CLUSTER
+/*
+ * 1 if the departure of client id was delivered already (CLUSTER_GONE);
+ * else remember it.  Departures of dead hosts' clients are rare and
+ * come close together: the last WORKER_GONE_KEEP are enough.
+ */
+#define WORKER_GONE_KEEP	1024
+
+static int
+worker_gone_seen(uint64_t id)
+{
+	static uint64_t	gone[WORKER_GONE_KEEP];
+	static unsigned	next;
+	unsigned	i;
+
+	for (i = 0; i < WORKER_GONE_KEEP; i++)
+		if (gone[i] == id)
+			return 1;
+	gone[next++ % WORKER_GONE_KEEP] = id;
+	return 0;
+}
+#endif
+
 /*
  * Deliver what is new in the hub to our clients, in hub order, up to
  * budget bytes of records (0: everything); 1 if more is waiting.  The
@@ -417,6 +440,13 @@ worker_drain_some(size_t budget)
 				conn_send(c, line, (size_t)n);
 			continue;
 		}
+#ifdef CHATD_CLUSTER
+		if (msg.m_target == CLUSTER_GONE) {
+			if (worker_gone_seen(msg.m_origin))
+				continue;
+			msg.m_target = 0;
+		}
+#endif
 		if (msg.m_target == 0)
 			conn_history_add(msg.m_text, msg.m_len);
 		TAILQ_FOREACH(c, &w.clients.cs_all, c_entry)

@@ -656,6 +656,7 @@ gone_logged() {
 		read_line b
 		lines+=("$LINE")
 	done
+	printf "# b got: %s\n" "${lines[@]}" >&2
 	[ "${lines[2]}" = "Client ($ADDR_c) said: after" ]
 	printf '%s\n' "${lines[0]}" "${lines[1]}" | sort | tr '\n' '|' >"$BATS_TEST_TMPDIR/b"
 	[ "$(cat "$BATS_TEST_TMPDIR/b")" = "alice left (connection lost)|eve left (connection lost)|" ]
