@@ -52,7 +52,7 @@ CLUSTER	?= $(shell pkg-config --exists libnats 2>/dev/null && echo 1 || echo 0)
 ifeq ($(CLUSTER),1)
 CLUSTER_CFLAGS = -DCHATD_CLUSTER $(shell pkg-config --cflags libnats)
 CLUSTER_LIBS = $(shell pkg-config --libs libnats)
-CLUSTER_SRC = server/cluster.c server/bridge.c
+CLUSTER_SRC = server/cluster.c server/bridge.c server/mirror.c
 endif
 
 ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -MP
