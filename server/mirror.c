@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "log.h"
 #include "mirror.h"
@@ -24,11 +25,13 @@
 #define NICK_WORDS	3		/* PROTO_NICK_MAX + 1 bytes */
 #define ADDR_WORDS	(PROTO_ADDR_MAX / 8)
 /*
- * A reader looks at a slot (or walks the table) this many times before
- * it takes it as empty: only a writer descheduled, or killed, in the
- * middle of a change keeps it odd that long.
+ * How long a reader waits for a slot that is being changed (slot_read),
+ * and how many times it looks for a name again when a rebuild moved
+ * the table under it.
  */
 #define MIRROR_TRIES	64
+#define MIRROR_SLEEPS	20
+#define MIRROR_SLEEP_NS	250000		/* 5 ms in all */
 
 enum { SLOT_FREE, SLOT_USED, SLOT_GONE };
 
@@ -51,7 +54,7 @@ struct mcopy {
 };
 
 struct mtable {
-	_Atomic uint64_t	 t_gen;		/* odd while rebuilt */
+	_Atomic uint64_t	 t_cur;		/* t_slots[t_cur & 1] is read */
 	_Atomic uint64_t	 t_used;	/* entries */
 	_Atomic uint64_t	 t_gone;	/* tombstones */
 	_Atomic uint64_t	 t_epoch;
@@ -59,7 +62,7 @@ struct mtable {
 	uint64_t		 t_max;		/* entries at most */
 	int			 t_by_nick;	/* keyed by name, not by id */
 	int			 t_full;	/* the writer said it is full */
-	struct mslot		*t_slots;
+	struct mslot		*t_slots[2];	/* the table and its rebuild */
 };
 
 struct mirror {
@@ -90,7 +93,7 @@ mirror_create(unsigned max_clients)
 	/* At most half full: probes stay short. */
 	for (cap = 1; cap < 2 * max; cap <<= 1)
 		;
-	size = sizeof(*m) + 2 * (size_t)cap * sizeof(struct mslot);
+	size = sizeof(*m) + 4 * (size_t)cap * sizeof(struct mslot);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 	    -1, 0);
 	if (p == MAP_FAILED)
@@ -102,7 +105,9 @@ mirror_create(unsigned max_clients)
 		m->m_tab[i].t_cap = cap;
 		m->m_tab[i].t_max = max;
 		m->m_tab[i].t_by_nick = i == 1;
-		m->m_tab[i].t_slots = (struct mslot *)(m + 1) + (size_t)i * cap;
+		m->m_tab[i].t_slots[0] = (struct mslot *)(m + 1) +
+		    (size_t)i * 2 * cap;
+		m->m_tab[i].t_slots[1] = m->m_tab[i].t_slots[0] + cap;
 	}
 	return m;
 }
@@ -138,6 +143,19 @@ hash_nick(const char *nick)
 		h = (h ^ c) * 0x100000001b3ULL;
 	}
 	return h;
+}
+
+/* The slots readers read now; the writer's, acquired by readers. */
+static struct mslot *
+cur(const struct mtable *t, uint64_t *gen)
+{
+	struct mtable	*wt = (struct mtable *)(uintptr_t)t;
+	uint64_t	 g;
+
+	g = atomic_load_explicit(&wt->t_cur, memory_order_acquire);
+	if (gen != NULL)
+		*gen = g;
+	return t->t_slots[g & 1];
 }
 
 static uint64_t
@@ -194,15 +212,23 @@ slot_fields(const struct mslot *cs, struct mcopy *c)
 	c->addr[sizeof(c->addr) - 1] = '\0';
 }
 
-/* A reader's consistent copy of a slot; 0, or -1 if it kept changing. */
+/*
+ * A reader's consistent copy of a slot; 0, or -1 if it kept changing
+ * for MIRROR_TRIES yields and MIRROR_SLEEPS short sleeps: a writer
+ * descheduled in the middle of a change is waited for, one killed
+ * there is not (its successor's mirror_begin mends the slot).
+ */
 static int
 slot_read(const struct mslot *s, struct mcopy *c)
 {
+	struct timespec	ts = { 0, MIRROR_SLEEP_NS };
 	uint64_t	g1, g2;
 	int		try;
 
-	for (try = 0; try < MIRROR_TRIES; try++) {
-		if (try > 0)
+	for (try = 0; try < MIRROR_TRIES + MIRROR_SLEEPS; try++) {
+		if (try >= MIRROR_TRIES)
+			nanosleep(&ts, NULL);
+		else if (try > 0)
 			sched_yield();
 		g1 = atomic_load_explicit(&s->s_gen, memory_order_acquire);
 		if (g1 & 1)
@@ -235,10 +261,13 @@ slot_write(struct mslot *s, const struct mcopy *c)
 	atomic_store_explicit(&s->s_gen, g + 2, memory_order_release);
 }
 
-/* The writer: the slot of key (id or nick), or -1 with *hole a place. */
+/*
+ * The writer: the slot of key (id or nick) in slots, or -1 with *hole
+ * a place for it.
+ */
 static int64_t
-writer_find(const struct mtable *t, uint64_t id, const char *nick,
-    int64_t *hole)
+writer_find(const struct mtable *t, const struct mslot *slots, uint64_t id,
+    const char *nick, int64_t *hole)
 {
 	struct mcopy	c;
 	uint64_t	i, n;
@@ -246,7 +275,7 @@ writer_find(const struct mtable *t, uint64_t id, const char *nick,
 	*hole = -1;
 	i = home(t, id, nick);
 	for (n = 0; n < t->t_cap; n++, i = (i + 1) & (t->t_cap - 1)) {
-		slot_fields(&t->t_slots[i], &c);
+		slot_fields(&slots[i], &c);
 		if (c.state == SLOT_FREE) {
 			if (*hole == -1)
 				*hole = (int64_t)i;
@@ -262,50 +291,48 @@ writer_find(const struct mtable *t, uint64_t id, const char *nick,
 }
 
 /*
- * Tombstones fill the table: every entry again from its home, no
- * tombstone left.  Readers that overlap see the table's counter move
- * and look again.
+ * Tombstones fill the table: every entry again from its home, without
+ * tombstones, in the other half, which then becomes the one read.  A
+ * reader never waits for it: it reads the old half meanwhile, which
+ * stays as it is until the next rebuild, cap / 4 changes later, and a
+ * reader that saw t_cur move looks again.
  */
 static void
 rebuild(struct mtable *t)
 {
-	struct mcopy	*live, c, fresh;
-	uint64_t	 i, n = 0, g;
+	struct mslot	*from, *to;
+	struct mcopy	 c, fresh;
+	uint64_t	 g, i, n = 0;
 	int64_t		 hole;
 
-	if ((live = calloc(atomic_load(&t->t_used) + 1,
-	    sizeof(*live))) == NULL) {
-		log_warn("mirror: rebuild");
-		return;
-	}
-	g = atomic_load_explicit(&t->t_gen, memory_order_relaxed) | 1;
-	atomic_store_explicit(&t->t_gen, g, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
+	from = cur(t, &g);
+	to = t->t_slots[(g + 1) & 1];
 	memset(&fresh, 0, sizeof(fresh));
+	for (i = 0; i < t->t_cap; i++)
+		if (atomic_load_explicit(&to[i].s_state,
+		    memory_order_relaxed) != SLOT_FREE)
+			slot_write(&to[i], &fresh);
 	for (i = 0; i < t->t_cap; i++) {
-		slot_fields(&t->t_slots[i], &c);
-		if (c.state == SLOT_USED && n < atomic_load(&t->t_used))
-			live[n++] = c;
-		if (c.state != SLOT_FREE)
-			slot_write(&t->t_slots[i], &fresh);
-	}
-	for (i = 0; i < n; i++) {
-		(void)writer_find(t, live[i].id, live[i].nick, &hole);
-		slot_write(&t->t_slots[hole], &live[i]);
+		slot_fields(&from[i], &c);
+		if (c.state != SLOT_USED)
+			continue;
+		(void)writer_find(t, to, c.id, c.nick, &hole);
+		slot_write(&to[hole], &c);
+		n++;
 	}
 	atomic_store(&t->t_used, n);
 	atomic_store(&t->t_gone, 0);
-	atomic_store_explicit(&t->t_gen, g + 1, memory_order_release);
-	free(live);
+	atomic_store_explicit(&t->t_cur, g + 1, memory_order_release);
 }
 
 static int
 put(struct mtable *t, const struct mcopy *c)
 {
-	int64_t	at, hole;
+	struct mslot	*slots = cur(t, NULL);
+	int64_t		 at, hole;
 
-	if ((at = writer_find(t, c->id, c->nick, &hole)) >= 0) {
-		slot_write(&t->t_slots[at], c);
+	if ((at = writer_find(t, slots, c->id, c->nick, &hole)) >= 0) {
+		slot_write(&slots[at], c);
 		return 0;
 	}
 	if (atomic_load(&t->t_used) >= t->t_max) {
@@ -321,12 +348,13 @@ put(struct mtable *t, const struct mcopy *c)
 	if (atomic_load(&t->t_used) + atomic_load(&t->t_gone) + 1 >
 	    t->t_cap / 4 * 3) {
 		rebuild(t);
-		(void)writer_find(t, c->id, c->nick, &hole);
+		slots = cur(t, NULL);
+		(void)writer_find(t, slots, c->id, c->nick, &hole);
 	}
-	if (atomic_load_explicit(&t->t_slots[hole].s_state,
+	if (atomic_load_explicit(&slots[hole].s_state,
 	    memory_order_relaxed) == SLOT_GONE)
 		atomic_fetch_sub(&t->t_gone, 1);
-	slot_write(&t->t_slots[hole], c);
+	slot_write(&slots[hole], c);
 	atomic_fetch_add(&t->t_used, 1);
 	return 0;
 }
@@ -334,43 +362,43 @@ put(struct mtable *t, const struct mcopy *c)
 static void
 take_out(struct mtable *t, uint64_t id, const char *nick)
 {
-	struct mcopy	c;
-	int64_t		at, hole;
+	struct mslot	*slots = cur(t, NULL);
+	struct mcopy	 c;
+	int64_t		 at, hole;
 
-	if ((at = writer_find(t, id, nick, &hole)) < 0)
+	if ((at = writer_find(t, slots, id, nick, &hole)) < 0)
 		return;
-	slot_fields(&t->t_slots[at], &c);
+	slot_fields(&slots[at], &c);
 	c.state = SLOT_GONE;
-	slot_write(&t->t_slots[at], &c);
+	slot_write(&slots[at], &c);
 	atomic_fetch_sub(&t->t_used, 1);
 	atomic_fetch_add(&t->t_gone, 1);
 }
 
 /*
  * A new writer: a slot left odd by a bridge that died in the middle of
- * a change is a tombstone, and the counts are made again.
+ * a change is a tombstone, and the counts are made again.  A rebuild
+ * it died in never became the half read.
  */
 uint64_t
 mirror_begin(struct mirror *m, enum mirror_table which)
 {
 	struct mtable	*t = tab(m, which);
+	struct mslot	*slots = cur(t, NULL);
 	struct mcopy	 c;
-	uint64_t	 i, used = 0, gone = 0, g;
+	uint64_t	 i, used = 0, gone = 0;
 
 	for (i = 0; i < t->t_cap; i++) {
-		g = atomic_load(&t->t_slots[i].s_gen);
-		slot_fields(&t->t_slots[i], &c);
-		if (g & 1) {
+		slot_fields(&slots[i], &c);
+		if (atomic_load(&slots[i].s_gen) & 1) {
 			c.state = SLOT_GONE;
-			slot_write(&t->t_slots[i], &c);
+			slot_write(&slots[i], &c);
 		}
 		used += c.state == SLOT_USED;
 		gone += c.state == SLOT_GONE;
 	}
 	atomic_store(&t->t_used, used);
 	atomic_store(&t->t_gone, gone);
-	if ((g = atomic_load(&t->t_gen)) & 1)
-		atomic_store(&t->t_gen, g + 1);
 	t->t_full = 0;
 	return atomic_fetch_add(&t->t_epoch, 1) + 1;
 }
@@ -379,16 +407,17 @@ unsigned
 mirror_sweep(struct mirror *m, enum mirror_table which, uint64_t epoch)
 {
 	struct mtable	*t = tab(m, which);
+	struct mslot	*slots = cur(t, NULL);
 	struct mcopy	 c;
 	uint64_t	 i;
 	unsigned	 n = 0;
 
 	for (i = 0; i < t->t_cap; i++) {
-		slot_fields(&t->t_slots[i], &c);
+		slot_fields(&slots[i], &c);
 		if (c.state != SLOT_USED || c.epoch == epoch)
 			continue;
 		c.state = SLOT_GONE;
-		slot_write(&t->t_slots[i], &c);
+		slot_write(&slots[i], &c);
 		atomic_fetch_sub(&t->t_used, 1);
 		atomic_fetch_add(&t->t_gone, 1);
 		n++;
@@ -441,22 +470,28 @@ mirror_nick_remove(struct mirror *m, const char *nick)
 	take_out(tab(m, MIRROR_NICKS), 0, key);
 }
 
+/*
+ * A listing goes through the half read now, a step at a time.  If a
+ * rebuild moves the entries between two steps (cap / 4 changes happen
+ * meanwhile), it goes on at the same place in the new half, and may
+ * list a client twice or not at all: a rare /who on a busy cluster.
+ */
 unsigned
 mirror_who_scan(const struct mirror *m, uint64_t *pos,
     int (*fn)(const struct hub_client_info *, void *), void *arg,
     unsigned max)
 {
 	const struct mtable	*t = &m->m_tab[0];
+	const struct mslot	*slots = cur(t, NULL);
 	struct hub_client_info	 ci;
 	struct mcopy		 c;
 	uint64_t		 i;
 	unsigned		 seen = 0;
 
 	for (i = *pos; i < t->t_cap && seen < max; i++) {
-		if (atomic_load_explicit(&t->t_slots[i].s_state,
-		    memory_order_relaxed) != SLOT_USED ||
-		    slot_read(&t->t_slots[i], &c) == -1 ||
-		    c.state != SLOT_USED)
+		if (atomic_load_explicit(&((struct mslot *)(uintptr_t)
+		    slots)[i].s_state, memory_order_relaxed) != SLOT_USED ||
+		    slot_read(&slots[i], &c) == -1 || c.state != SLOT_USED)
 			continue;
 		memset(&ci, 0, sizeof(ci));
 		ci.ci_id = c.id;
@@ -482,26 +517,27 @@ mirror_who_count(const struct mirror *m)
 	    m_tab[0].t_used);
 }
 
+/*
+ * A name's entry: looked for again if a rebuild made another half the
+ * one read while it looked (a miss there might be a moved entry).
+ */
 uint64_t
 mirror_nick_find(const struct mirror *m, const char *nick, char *exact,
     size_t len)
 {
 	const struct mtable	*t = &m->m_tab[1];
 	struct mtable		*wt = (struct mtable *)(uintptr_t)t;
+	const struct mslot	*slots;
 	struct mcopy		 c;
-	uint64_t		 g, i, n, id;
+	uint64_t		 g, i, n, id = 0;
 	int			 try;
 
 	for (try = 0; try < MIRROR_TRIES; try++) {
-		if (try > 0)
-			sched_yield();
-		g = atomic_load_explicit(&wt->t_gen, memory_order_acquire);
-		if (g & 1)
-			continue;
+		slots = cur(t, &g);
 		id = 0;
 		i = home(t, 0, nick);
 		for (n = 0; n < t->t_cap; n++, i = (i + 1) & (t->t_cap - 1)) {
-			if (slot_read(&t->t_slots[i], &c) == -1)
+			if (slot_read(&slots[i], &c) == -1)
 				continue;
 			if (c.state == SLOT_FREE)
 				break;
@@ -512,8 +548,8 @@ mirror_nick_find(const struct mirror *m, const char *nick, char *exact,
 			}
 		}
 		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&wt->t_gen, memory_order_relaxed) == g)
-			return id;
+		if (atomic_load_explicit(&wt->t_cur, memory_order_relaxed) == g)
+			break;
 	}
-	return 0;
+	return id;
 }

@@ -18,8 +18,9 @@
  * copy only if the counter was even and the same before and after (as
  * in the hub's registry and bridgeboard.c).  A removed entry leaves a
  * tombstone, so an entry never moves while readers walk the table;
- * when tombstones fill a quarter of it, the writer rebuilds the table
- * under a table-wide counter, and a reader that overlapped looks again.
+ * when tombstones fill a quarter of it, the writer rebuilds it in a
+ * second table of the same size and then makes that one the table
+ * read, so that no reader ever waits for a rebuild.
  *
  * Needs no libnats: the bridge feeds it what it hears (cluster.c).
  */
