@@ -37,10 +37,12 @@
  * of -m clients each, at least MIRROR_MIN and at most MIRROR_MAX.  Past
  * it, a client is left out of the copy (the bridge logs it once per
  * table filling): /who does not list it and /msg does not find it.
+ * Each table has two halves of twice as many 128-byte slots: 1 KiB of
+ * shared memory per client, 32 MiB at the most (the default -m).
  */
-#define MIRROR_HOSTS	16
+#define MIRROR_HOSTS	4
 #define MIRROR_MIN	1024
-#define MIRROR_MAX	(128 * 1024)
+#define MIRROR_MAX	(32 * 1024)
 
 struct mirror;
 
