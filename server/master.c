@@ -383,8 +383,7 @@ master_cluster_start(struct hub *hub, const sigset_t *wait_mask)
 	memset(cluster, 0, sizeof(*cluster));
 	/* The other hosts' clients, for /who and /msg (mirror.h). */
 	if ((mirror = mirror_create(conf.opts.max_clients)) == NULL) {
-		log_warn("mmap: a mirror of %u clients",
-		    conf.opts.max_clients * MIRROR_HOSTS);
+		log_warn("mmap: the mirror of the other hosts' clients");
 		return -1;
 	}
 	cluster_mirror_set(mirror);
