@@ -52,7 +52,7 @@ CLUSTER	?= $(shell pkg-config --exists libnats 2>/dev/null && echo 1 || echo 0)
 ifeq ($(CLUSTER),1)
 CLUSTER_CFLAGS = -DCHATD_CLUSTER $(shell pkg-config --cflags libnats)
 CLUSTER_LIBS = $(shell pkg-config --libs libnats)
-CLUSTER_SRC = server/cluster.c server/bridge.c
+CLUSTER_SRC = server/cluster.c server/bridge.c server/mirror.c
 endif
 
 ALL_CFLAGS = $(CSTD) $(PORTFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -MMD -MP
@@ -78,7 +78,7 @@ HUB_UNITS = tests/unit/test_hub_ring tests/unit/test_hub_wake \
 UNITS	 = tests/unit/test_proto tests/unit/test_sanitize tests/unit/test_buf \
 	   $(HUB_UNITS) tests/unit/test_util tests/unit/test_history \
 	   tests/unit/test_render tests/unit/test_hubfile tests/unit/test_rrl \
-	   tests/unit/test_limit
+	   tests/unit/test_limit tests/unit/test_mirror
 
 COMMON_O = $(COMMON:%.c=$(O)/%.o)
 PROGS	 = $(O)/chatd $(O)/chatd-select $(O)/chatc $(O)/chatbench
@@ -122,6 +122,7 @@ $(TCPCAT): $(O)/tests/tcpcat.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/tests/unit/test_rrl: $(O)/server/rrl.o
+$(O)/tests/unit/test_mirror: $(O)/server/mirror.o
 
 $(O)/udpflood: $(O)/bench/udpflood.o $(COMMON_O)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS)

@@ -83,6 +83,9 @@ static struct {
 	int			 reaping;	/* a dead host's clean-up */
 	int			 wake_fd;
 	int			 master_fd;
+	pthread_t		 follower[2];	/* _who, _nicks */
+	int			 following;
+	atomic_int		 stop_following;
 } b;
 
 static volatile sig_atomic_t	got_term;
@@ -355,6 +358,57 @@ bridge_start(int ready_fd)
 	hub_worker_ext(b.hub, BRIDGE_EXT_SEQ, atomic_load(&b.st->cs_stream_seq));
 	log_info("joined stream %s as host %" PRIu64 " at record %" PRIu64,
 	    cluster_stream(), b.host, atomic_load(&b.st->cs_stream_seq));
+}
+
+/*
+ * The mirror (mirror.h): a thread per bucket follows it, the only
+ * writer of its table, so that neither waits for the other nor for the
+ * stream; /who and /msg on this host read what they put there.
+ */
+static void *
+bridge_follow_who(void *arg)
+{
+	(void)arg;
+	cluster_mirror_follow(MIRROR_WHO, b.host, &b.stop_following);
+	return NULL;
+}
+
+static void *
+bridge_follow_nicks(void *arg)
+{
+	(void)arg;
+	cluster_mirror_follow(MIRROR_NICKS, b.host, &b.stop_following);
+	return NULL;
+}
+
+static void
+bridge_follow_start(void)
+{
+	sigset_t	all, old;
+	int		e;
+
+	/* Signals are the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if ((e = pthread_create(&b.follower[0], NULL, bridge_follow_who,
+	    NULL)) != 0 || (e = pthread_create(&b.follower[1], NULL,
+	    bridge_follow_nicks, NULL)) != 0) {
+		errno = e;
+		fatal("pthread_create");
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	b.following = 1;
+}
+
+static void
+bridge_follow_stop(void)
+{
+	if (!b.following)
+		return;
+	atomic_store(&b.stop_following, 1);
+	pthread_join(b.follower[0], NULL);
+	pthread_join(b.follower[1], NULL);
+	b.following = 0;
 }
 
 /* What the bridge has read from the ring and not yet dealt with. */
@@ -675,6 +729,7 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 	if (cluster_open("bridge") == -1)
 		exit(1);
 	bridge_start(ready_fd);
+	bridge_follow_start();
 
 	pfd[0].fd = b.wake_fd;
 	pfd[0].events = POLLIN;
@@ -701,6 +756,7 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 			hub_wake_ack(hub);
 		}
 	}
+	bridge_follow_stop();
 	/* The subscription's thread appends to the ring: stop it first. */
 	if (b.sub != NULL) {
 		natsSubscription_Unsubscribe(b.sub);

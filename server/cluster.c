@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "chatd.h"
 #include "cluster.h"
 #include "log.h"
+#include "mirror.h"
 
 /* How long a worker waits for NATS on a /nick, /msg or a departure. */
 #define CLUSTER_KV_WAIT_MS	2000
@@ -446,30 +448,6 @@ cluster_nick_release(const char *nick)
 		log_warnx("nick %s: release: %s", key, natsStatus_GetText(s));
 }
 
-uint64_t
-cluster_nick_find(const char *nick, char *exact, size_t len)
-{
-	kvStore		*kv;
-	kvEntry		*e = NULL;
-	const char	*val, *sp;
-	uint64_t	 id = 0;
-	char		 key[PROTO_NICK_MAX + 1];
-
-	if ((kv = cluster_nicks()) == NULL)
-		return 0;
-	cluster_nick_key(nick, key, sizeof(key));
-	if (kvStore_Get(&e, kv, key) != NATS_OK)
-		return 0;
-	val = kvEntry_ValueString(e);
-	if (val != NULL && (sp = strchr(val, ' ')) != NULL &&
-	    sscanf(val, "%" SCNu64, &id) == 1)
-		snprintf(exact, len, "%s", sp + 1);
-	else
-		id = 0;
-	kvEntry_Destroy(e);
-	return id;
-}
-
 /*
  * A put (val) or a delete (val NULL) of key in the bucket called
  * bucket, the message kvStore_Put or kvStore_Delete would publish,
@@ -560,78 +538,183 @@ cluster_who_get(kvStore *kv, const char *key, struct hub_client_info *ci)
 	return ok;
 }
 
-/* The ids in the presence bucket, sorted; their number, or -1. */
-static int
-cluster_who_ids(uint64_t **ids)
-{
-	kvKeysList	 keys;
-	natsStatus	 s;
-	uint64_t	*v;
-	int		 i, n = 0;
+/*
+ * /who and the /msg lookup read no bucket: this host's clients are in
+ * the registry, the others' in the mirror the bridge keeps
+ * (cluster_mirror_follow).  A /who lists the registry first, then the
+ * mirror: places in the mirror are CLUSTER_SCAN_MIRROR and above.
+ */
+#define CLUSTER_SCAN_MIRROR	((uint64_t)1 << 62)
 
-	*ids = NULL;
-	if (cluster_kv(&cl.who, cl.who_bucket) == NULL)
-		return -1;
-	memset(&keys, 0, sizeof(keys));
-	if ((s = kvStore_Keys(&keys, cl.who, NULL)) != NATS_OK) {
-		if (s == NATS_NOT_FOUND)	/* nobody */
-			return 0;
-		log_warnx("who: %s", natsStatus_GetText(s));
-		return -1;
-	}
-	if ((v = calloc((size_t)keys.Count + 1, sizeof(*v))) == NULL) {
-		kvKeysList_Destroy(&keys);
-		return -1;
-	}
-	for (i = 0; i < keys.Count; i++)
-		if (sscanf(keys.Keys[i], "%" SCNu64, &v[n]) == 1)
-			n++;
-	kvKeysList_Destroy(&keys);
-	qsort(v, (size_t)n, sizeof(*v), cluster_id_cmp);
-	*ids = v;
-	return n;
+static struct mirror	*mirror;
+
+void
+cluster_mirror_set(struct mirror *m)
+{
+	mirror = m;
+}
+
+/* fn, noting whether it asked to stop. */
+struct cluster_scan {
+	int	(*fn)(const struct hub_client_info *, void *);
+	void	 *arg;
+	int	  stopped;
+};
+
+static int
+cluster_scan_note(const struct hub_client_info *ci, void *arg)
+{
+	struct cluster_scan	*cs = arg;
+
+	if (cs->fn(ci, cs->arg) == 0)
+		return 0;
+	cs->stopped = 1;
+	return 1;
 }
 
 unsigned
-cluster_who_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *,
-    void *), void *arg, unsigned max)
+cluster_who_scan(struct hub *hub, uint64_t *pos,
+    int (*fn)(const struct hub_client_info *, void *), void *arg,
+    unsigned max)
 {
-	struct hub_client_info	 ci;
-	uint64_t		*ids;
-	unsigned		 seen = 0;
-	char			 key[32];
-	int			 i, n;
+	struct cluster_scan	cs = { fn, arg, 0 };
+	uint64_t		mpos;
+	unsigned		seen = 0;
 
-	if ((n = cluster_who_ids(&ids)) <= 0) {
-		*pos = HUB_SCAN_END;
-		return 0;
+	if (*pos < CLUSTER_SCAN_MIRROR) {
+		seen = hub_client_scan(hub, pos, cluster_scan_note, &cs, max);
+		if (*pos != HUB_SCAN_END)
+			return seen;
+		*pos = CLUSTER_SCAN_MIRROR;
+		if (cs.stopped || seen >= max)
+			return seen;
 	}
-	for (i = 0; i < n && ids[i] < *pos; i++)
-		;
-	for (; i < n && seen < max; i++) {
-		snprintf(key, sizeof(key), "%" PRIu64, ids[i]);
-		if (!cluster_who_get(cl.who, key, &ci))
-			continue;	/* gone meanwhile */
-		seen++;
-		if (fn(&ci, arg) != 0) {
-			i++;
-			break;
-		}
-	}
-	*pos = i < n ? ids[i] : HUB_SCAN_END;
-	free(ids);
+	mpos = *pos - CLUSTER_SCAN_MIRROR;
+	seen += mirror_who_scan(mirror, &mpos, fn, arg, max - seen);
+	*pos = mpos == HUB_SCAN_END ? HUB_SCAN_END : CLUSTER_SCAN_MIRROR + mpos;
 	return seen;
 }
 
 unsigned
-cluster_who_count(void)
+cluster_who_count(struct hub *hub)
 {
-	uint64_t	*ids;
-	int		 n;
+	return hub_total_clients(hub) + mirror_who_count(mirror);
+}
 
-	n = cluster_who_ids(&ids);
-	free(ids);
-	return n > 0 ? (unsigned)n : 0;
+uint64_t
+cluster_nick_find(const char *nick, char *exact, size_t len)
+{
+	return mirror_nick_find(mirror, nick, exact, len);
+}
+
+/* Wait up to ms for stop; 0, or -1 if it came. */
+static int
+cluster_follow_pause(int ms, atomic_int *stop)
+{
+	struct timespec	ts = { 0, 10 * 1000000 };
+
+	for (; ms > 0 && !atomic_load(stop); ms -= 10)
+		nanosleep(&ts, NULL);
+	return atomic_load(stop) ? -1 : 0;
+}
+
+/* "N" of an entry's key, a client's id; 0 if it is not one. */
+static uint64_t
+cluster_key_id(const char *key)
+{
+	uint64_t	id;
+	char		end;
+
+	if (key == NULL || sscanf(key, "%" SCNu64 "%c", &id, &end) != 1)
+		return 0;
+	return id;
+}
+
+/* One change of bucket which into the mirror. */
+static void
+cluster_mirror_apply(enum mirror_table which, uint64_t self, uint64_t epoch,
+    kvEntry *e)
+{
+	const char	*key = kvEntry_Key(e), *val, *sp;
+	kvOperation	 op = kvEntry_Operation(e);
+	uint64_t	 id = 0;
+	char		 nick[PROTO_NICK_MAX + 1];
+	size_t		 n;
+
+	val = op == kvOp_Put ? kvEntry_ValueString(e) : NULL;
+	if (which == MIRROR_WHO) {
+		if ((id = cluster_key_id(key)) == 0)
+			return;
+		/* Ours are in the registry; "NICK ADDR" */
+		if (val == NULL || id >> CLUSTER_HOST_SHIFT == self ||
+		    (sp = strchr(val, ' ')) == NULL ||
+		    (n = (size_t)(sp - val)) > PROTO_NICK_MAX) {
+			mirror_who_remove(mirror, id);
+			return;
+		}
+		memcpy(nick, val, n);
+		nick[n] = '\0';
+		(void)mirror_who_put(mirror, epoch, id, nick, sp + 1);
+		return;
+	}
+	if (key == NULL || strlen(key) > PROTO_NICK_MAX)
+		return;
+	/* "ID NICK" */
+	if (val == NULL || sscanf(val, "%" SCNu64, &id) != 1 ||
+	    id >> CLUSTER_HOST_SHIFT == self ||
+	    (sp = strchr(val, ' ')) == NULL || strlen(sp + 1) > PROTO_NICK_MAX ||
+	    strcasecmp(sp + 1, key) != 0) {
+		mirror_nick_remove(mirror, key);
+		return;
+	}
+	(void)mirror_nick_put(mirror, epoch, sp + 1, id);
+}
+
+void
+cluster_mirror_follow(enum mirror_table which, uint64_t self,
+    atomic_int *stop)
+{
+	kvWatcher	*w = NULL;
+	kvEntry		*e;
+	kvStore		*kv;
+	natsStatus	 s;
+	uint64_t	 epoch = 0;
+	const char	*name;
+	unsigned	 swept;
+
+	name = which == MIRROR_WHO ? cl.who_bucket : cl.nick_bucket;
+	kv = which == MIRROR_WHO ? cl.who : cl.nicks;	/* cluster_setup's */
+	while (!atomic_load(stop)) {
+		if (w == NULL) {
+			if ((s = kvStore_WatchAll(&w, kv, NULL)) != NATS_OK) {
+				log_warnx("watch %s: %s", name,
+				    natsStatus_GetText(s));
+				w = NULL;
+				(void)cluster_follow_pause(500, stop);
+				continue;
+			}
+			epoch = mirror_begin(mirror, which);
+		}
+		e = NULL;
+		if ((s = kvWatcher_Next(&e, w, 250)) == NATS_TIMEOUT)
+			continue;
+		if (s != NATS_OK) {
+			log_warnx("watch %s: %s; watching again", name,
+			    natsStatus_GetText(s));
+			kvWatcher_Destroy(w);
+			w = NULL;
+			continue;
+		}
+		if (e == NULL) {	/* what the bucket had, all put */
+			swept = mirror_sweep(mirror, which, epoch);
+			log_debug("mirror of %s: up to date (%u gone meanwhile)",
+			    name, swept);
+			continue;
+		}
+		cluster_mirror_apply(which, self, epoch, e);
+		kvEntry_Destroy(e);
+	}
+	kvWatcher_Destroy(w);
 }
 
 /*

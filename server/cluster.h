@@ -24,6 +24,8 @@
 
 #include <nats/nats.h>
 
+#include "mirror.h"
+
 /* Marks in a ring record's target; client ids never have them. */
 #define CLUSTER_OUT		((uint64_t)1 << 63)
 #define CLUSTER_REPLY		((uint64_t)1 << 62)
@@ -77,6 +79,7 @@ struct cluster_state {
 struct bridgeboard;
 struct hub;
 struct hub_client_info;
+struct mirror;
 
 /* cluster.c: the connection, names, and the nick bucket. */
 /* Check -C's URL list; 0, or -1 with *why set. */
@@ -99,8 +102,9 @@ int	cluster_replicas(void);
 /*
  * The nick bucket: an atomic create makes a name unique across every
  * host.  claim: 0, or -1 with errno EEXIST (taken) or EAGAIN (NATS did
- * not answer).  find: the id of the client called nick on any host, its
- * exact spelling in exact, or 0.
+ * not answer).  find: the id of the client called nick on another host,
+ * its exact spelling in exact, or 0; from the mirror, without asking
+ * NATS.
  */
 int	cluster_nick_claim(const char *nick, uint64_t id);
 void	cluster_nick_release(const char *nick);
@@ -111,15 +115,24 @@ uint64_t cluster_nick_find(const char *nick, char *exact, size_t len);
  * The presence bucket, for /who: every client of every host.  put on
  * arrival and rename, remove on departure, neither waiting for NATS
  * (the entry follows within a round trip).  scan is chat_ops.scan over
- * the bucket, in the order of the clients' ids (*pos: the next id to
- * look at), one request for the list and one per client; count is how
- * many entries it has.
+ * this host's registry, then over the mirror of the other hosts'
+ * clients; count is how many both have.  Neither asks NATS.
  */
 void	cluster_who_put(uint64_t id, const char *nick, const char *addr);
 void	cluster_who_remove(uint64_t id);
-unsigned cluster_who_scan(uint64_t *pos, int (*fn)(const struct
-	    hub_client_info *, void *), void *arg, unsigned max);
-unsigned cluster_who_count(void);
+unsigned cluster_who_scan(struct hub *, uint64_t *pos,
+	    int (*fn)(const struct hub_client_info *, void *), void *arg,
+	    unsigned max);
+unsigned cluster_who_count(struct hub *);
+/*
+ * The mirror (mirror.h): the master's, set before it forks.  The
+ * bridge follows bucket which into it until *stop, leaving out the
+ * clients of host self (the registry has them); a thread of its own
+ * for each bucket, its only writer.
+ */
+void	cluster_mirror_set(struct mirror *);
+void	cluster_mirror_follow(enum mirror_table which, uint64_t self,
+	    atomic_int *stop);
 /*
  * Hosts (the bridge): join once, beat every CLUSTER_BEAT_MS; reap
  * cleans up after a host found dead whose clean-up this host won: it

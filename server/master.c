@@ -72,6 +72,8 @@ static int	nslots;
 static struct cluster_state	*cluster;
 /* The bridge's connected server, for chatd -S (bridgeboard.c). */
 static struct bridgeboard	*board;
+/* The bridge's copy of the other hosts' clients (mirror.c). */
+static struct mirror		*mirror;
 /* The first bridge says on this pipe that it has joined the cluster. */
 static int	ready_pipe[2] = { -1, -1 };
 #endif
@@ -379,6 +381,12 @@ master_cluster_start(struct hub *hub, const sigset_t *wait_mask)
 	if (cluster == MAP_FAILED)
 		fatal("mmap");
 	memset(cluster, 0, sizeof(*cluster));
+	/* The other hosts' clients, for /who and /msg (mirror.h). */
+	if ((mirror = mirror_create(conf.opts.max_clients)) == NULL) {
+		log_warn("mmap: the mirror of the other hosts' clients");
+		return -1;
+	}
+	cluster_mirror_set(mirror);
 	if ((board = bridgeboard_create(hub_path(hub), conf.user != NULL,
 	    conf.uid, conf.gid)) == NULL) {
 		log_warn("shared memory %s-bridge", hub_path(hub));

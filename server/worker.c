@@ -82,6 +82,9 @@ static void	worker_cluster_unregister(struct conn *);
 static int	worker_cluster_set_nick(struct conn *, const char *);
 static uint64_t	worker_cluster_whisper(const char *, size_t, char *,
 		    size_t);
+static unsigned	worker_cluster_scan(uint64_t *, int (*)(const struct
+		    hub_client_info *, void *), void *, unsigned);
+static unsigned	worker_cluster_count(void);
 
 /* chatd -C: what clients say goes through the stream (cluster.h). */
 static const struct chat_ops worker_cluster_ops = {
@@ -89,8 +92,8 @@ static const struct chat_ops worker_cluster_ops = {
 	.unregister = worker_cluster_unregister,
 	.set_nick = worker_cluster_set_nick,
 	.whisper = worker_cluster_whisper,
-	.scan = cluster_who_scan,
-	.count = cluster_who_count,
+	.scan = worker_cluster_scan,
+	.count = worker_cluster_count,
 	.reply = worker_cluster_reply
 };
 #endif
@@ -218,8 +221,8 @@ worker_cluster_set_nick(struct conn *c, const char *nick)
 
 /*
  * A client of this host, charged to its whisper budget, or of another
- * host (found in the nick bucket; its host has the budget, which this
- * one cannot charge).
+ * host (found in the bridge's mirror of the nick bucket; its host has
+ * the budget, which this one cannot charge).
  */
 static uint64_t
 worker_cluster_whisper(const char *nick, size_t len, char *exact,
@@ -233,6 +236,20 @@ worker_cluster_whisper(const char *nick, size_t len, char *exact,
 	if ((id = cluster_nick_find(nick, exact, exactlen)) == 0)
 		errno = ESRCH;
 	return id;
+}
+
+/* /who: this host's registry, then the bridge's mirror of the others. */
+static unsigned
+worker_cluster_scan(uint64_t *pos, int (*fn)(const struct hub_client_info *,
+    void *), void *arg, unsigned max)
+{
+	return cluster_who_scan(w.hub, pos, fn, arg, max);
+}
+
+static unsigned
+worker_cluster_count(void)
+{
+	return cluster_who_count(w.hub);
 }
 #endif
 

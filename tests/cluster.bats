@@ -127,7 +127,12 @@ stop_host() {
 }
 
 teardown() {
-	local n v port
+	local n v port i
+	# A test that failed while the NATS servers were stopped leaves
+	# them running for the next.
+	for i in 1 2 3; do
+		kill -CONT "$(cat "$BATS_FILE_TMPDIR/n$i.pid")" 2>/dev/null || true
+	done
 	for n in ${HOSTS:-}; do
 		v="PID_$n"
 		port="PORT_$n"
@@ -744,6 +749,149 @@ held() {
 	for i in $(seq 1 "$count"); do
 		DEADLINE=30 expect s "\"m $i $pad\" received by the server"
 	done
+	stop_host 1
+	stop_host 2
+}
+
+# who_of NAME N: NAME's answer to /who, its N lines after the count
+# line, sorted, into the file NAME.who.
+who_of() {
+	local i
+	: >"$BATS_TEST_TMPDIR/$1.unsorted"
+	for i in $(seq 1 "$2"); do
+		read_line "$1" || return 1
+		echo "$LINE" >>"$BATS_TEST_TMPDIR/$1.unsorted"
+	done
+	LC_ALL=C sort "$BATS_TEST_TMPDIR/$1.unsorted" >"$BATS_TEST_TMPDIR/$1.who"
+}
+
+# who_says NAME COUNT LINE...: NAME's /who is the line "who: COUNT
+# connected" and the LINEs, in any order.
+who_says() {
+	local name=$1 n=$2
+	shift 2
+	say "$name" "/who"
+	read_line "$name" || return 1
+	[ "$LINE" = "who: $n connected" ] || {
+		# The listing that follows is read, not left for the next.
+		n=$(printf '%s' "$LINE" | sed -n 's/^who: \([0-9]*\) connected$/\1/p')
+		[ -n "$n" ] && who_of "$name" "$n"
+		return 1
+	}
+	who_of "$name" "$n" || return 1
+	printf '%s\n' "$@" | LC_ALL=C sort | cmp -s - "$BATS_TEST_TMPDIR/$name.who"
+}
+
+@test "cluster: with NATS stopped, /who and /msg are answered from the mirror at once" {
+	local i
+	# One worker on host 1: a and c share it, so c's answers show that
+	# a's /msg does not hold the worker.
+	start_host 1 -w 1
+	start_host 2
+	on 1 a
+	on 1 c
+	on 2 b
+	skip_to a "Client ($ADDR_b) connected"
+	skip_to c "Client ($ADDR_b) connected"
+	say a "/nick alice"
+	expect a "ok: you are now alice"
+	skip_to b "Client ($ADDR_a) is now known as alice"
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+	skip_to a "Client ($ADDR_b) is now known as bob"
+	skip_to c "Client ($ADDR_b) is now known as bob"
+	# Every NATS server stops answering (their sockets stay open).
+	for i in 1 2 3; do
+		kill -STOP "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
+	done
+	# The name is found in the mirror; the answer waits for the stream.
+	say a "/msg BOB psst"
+	say c "/who"
+	expect c "who: 3 connected"
+	who_of c 3
+	printf '%s\n' "who: Client ($ADDR_c)" "who: alice ($ADDR_a)" \
+	    "who: bob ($ADDR_b)" | LC_ALL=C sort | cmp - "$BATS_TEST_TMPDIR/c.who"
+	say c "/who B*"
+	expect c "who: 1 matching B*"
+	expect c "who: bob ($ADDR_b)"
+	say c "/msg"
+	expect c "error: usage: /msg NAME TEXT"
+	for i in 1 2 3; do
+		kill -CONT "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
+	done
+	DEADLINE=15 answer a
+	[ "$LINE" = "ok: sent to bob" ]
+	DEADLINE=15 expect b "alice whispers: psst"
+	stop_host 1
+	stop_host 2
+}
+
+@test "cluster: /who follows arrivals, renames and departures on another host" {
+	start_host 1
+	start_host 2
+	on 1 a
+	on 2 b
+	skip_to a "Client ($ADDR_b) connected"
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+	skip_to a "Client ($ADDR_b) is now known as bob"
+	DEADLINE=10 wait_for who_says a 2 "who: Client ($ADDR_a)" "who: bob ($ADDR_b)"
+	say b "/nick robert"
+	expect b "ok: you are now robert"
+	skip_to a "bob is now known as robert"
+	DEADLINE=10 wait_for who_says a 2 "who: Client ($ADDR_a)" "who: robert ($ADDR_b)"
+	say a "/msg ROBERT hi"
+	expect a "ok: sent to robert"
+	expect b "Client ($ADDR_a) whispers: hi"
+	say a "/msg bob hi"
+	expect a "error: no such client: bob"
+	say b "/quit"
+	skip_to b "Goodbye."
+	expect_eof b
+	skip_to a "robert left"
+	DEADLINE=10 wait_for who_says a 1 "who: Client ($ADDR_a)"
+	stop_host 1
+	stop_host 2
+}
+
+@test "cluster: a bridge started again makes the mirror anew: what changed while none listened" {
+	local bridge
+	start_host 1
+	start_host 2
+	on 1 a
+	on 2 b
+	on 2 c
+	skip_to a "Client ($ADDR_c) connected"
+	skip_to b "Client ($ADDR_c) connected"
+	say b "/nick bob"
+	expect b "ok: you are now bob"
+	skip_to a "Client ($ADDR_b) is now known as bob"
+	DEADLINE=10 wait_for who_says a 3 "who: Client ($ADDR_a)" \
+	    "who: bob ($ADDR_b)" "who: Client ($ADDR_c)"
+	# Host 1's bridge hears nothing more, then dies; meanwhile host 2
+	# changes: a rename, a departure, an arrival.
+	bridge=$(bridge_row 1 | awk '{ print $2 }')
+	[ -n "$bridge" ]
+	kill -STOP "$bridge"
+	say b "/nick robert"
+	expect b "ok: you are now robert"
+	say c "/quit"
+	skip_to c "Goodbye."
+	expect_eof c
+	on 2 d
+	say d "/nick dora"
+	skip_to d "ok: you are now dora"
+	kill -KILL "$bridge"
+	# Its successor: the buckets as they are now.
+	DEADLINE=20 wait_for who_says a 3 "who: Client ($ADDR_a)" \
+	    "who: robert ($ADDR_b)" "who: dora ($ADDR_d)"
+	say a "/msg DORA hello"
+	DEADLINE=15 answer a
+	[ "$LINE" = "ok: sent to dora" ]
+	skip_to d "Client ($ADDR_a) whispers: hello"
+	say a "/msg bob hello"
+	answer a
+	[ "$LINE" = "error: no such client: bob" ]
 	stop_host 1
 	stop_host 2
 }
