@@ -656,7 +656,7 @@ worker_run(int slot, struct hub *hub, const struct hub_cursor *start,
 		 * Another worker behind: let it run before we read more.  On
 		 * a shared core that keeps the latency the ring adds near
 		 * one worker's (bench/backpressure, pinned: the p99 of -w 4
-		 * went from 3.9x that of -w 1 to 1.8x).
+		 * went from about 4x that of -w 1 to 1.8x).
 		 */
 		if (hub_lag(w.hub, now, NULL) > hub_high(w.hub) / 4)
 			sched_yield();
