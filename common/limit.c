@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "limit.h"
+#include "util.h"
 
 /* How far from its hash an address may be placed. */
 #define LIMIT_WINDOW	64
@@ -75,18 +76,6 @@ limit_seed(void)
 	return seed;
 }
 
-/* MurmurHash3's finaliser: every bit of x moves every bit of the result. */
-static uint64_t
-mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /*
  * Where key's window starts.  The seed is random per table, so nobody
  * outside can choose addresses that crowd one window.
@@ -98,7 +87,7 @@ limit_home(const struct limit_table *t, const unsigned char *key)
 
 	memcpy(&a, key, sizeof(a));
 	memcpy(&b, key + sizeof(a), sizeof(b));
-	return (unsigned)(mix(mix(t->lt_seed ^ a) ^ b) & (t->lt_n - 1));
+	return (unsigned)(mix64(mix64(t->lt_seed ^ a) ^ b) & (t->lt_n - 1));
 }
 
 /*

@@ -23,5 +23,7 @@ int	parse_port(const char *s, int *out);
  * the machine, so one process may compare another's time stamps.
  */
 int64_t	now_ms(void);
+/* A 64-bit hash of x whose every bit depends on every bit of x. */
+uint64_t mix64(uint64_t x);
 
 #endif

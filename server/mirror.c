@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mirror.h"
 #include "proto.h"
+#include "util.h"
 
 #define NICK_WORDS	3		/* PROTO_NICK_MAX + 1 bytes */
 #define ADDR_WORDS	(PROTO_ADDR_MAX / 8)
@@ -118,17 +119,6 @@ mirror_capacity(const struct mirror *m)
 	return (unsigned)m->m_tab[0].t_max;
 }
 
-/* splitmix64's finish: ids differ mostly in their low bits. */
-static uint64_t
-hash_id(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* FNV-1a over the name in lower case: names are unique in any case. */
 static uint64_t
 hash_nick(const char *nick)
@@ -161,7 +151,7 @@ cur(const struct mtable *t, uint64_t *gen)
 static uint64_t
 home(const struct mtable *t, uint64_t id, const char *nick)
 {
-	return (t->t_by_nick ? hash_nick(nick) : hash_id(id)) & (t->t_cap - 1);
+	return (t->t_by_nick ? hash_nick(nick) : mix64(id)) & (t->t_cap - 1);
 }
 
 static int
@@ -425,17 +415,24 @@ mirror_sweep(struct mirror *m, enum mirror_table which, uint64_t epoch)
 	return n;
 }
 
+/* An entry to put: in use, with its id, epoch and name. */
+static void
+mcopy_init(struct mcopy *c, uint64_t epoch, uint64_t id, const char *nick)
+{
+	memset(c, 0, sizeof(*c));
+	c->state = SLOT_USED;
+	c->id = id;
+	c->epoch = epoch;
+	strncpy(c->nick, nick, PROTO_NICK_MAX);
+}
+
 int
 mirror_who_put(struct mirror *m, uint64_t epoch, uint64_t id,
     const char *nick, const char *addr)
 {
 	struct mcopy	c;
 
-	memset(&c, 0, sizeof(c));
-	c.state = SLOT_USED;
-	c.id = id;
-	c.epoch = epoch;
-	strncpy(c.nick, nick, PROTO_NICK_MAX);
+	mcopy_init(&c, epoch, id, nick);
 	strncpy(c.addr, addr, sizeof(c.addr) - 1);
 	return put(tab(m, MIRROR_WHO), &c);
 }
@@ -452,11 +449,7 @@ mirror_nick_put(struct mirror *m, uint64_t epoch, const char *nick,
 {
 	struct mcopy	c;
 
-	memset(&c, 0, sizeof(c));
-	c.state = SLOT_USED;
-	c.id = id;
-	c.epoch = epoch;
-	strncpy(c.nick, nick, PROTO_NICK_MAX);
+	mcopy_init(&c, epoch, id, nick);
 	return put(tab(m, MIRROR_NICKS), &c);
 }
 

@@ -105,35 +105,51 @@ stall_at(struct hub *h, int stage)
 }
 
 /*
+ * A writer stopped at stage while another publishes "one" and "two":
+ * a reader then finds the records named in seen, in that order, and
+ * nothing more; once the stopped writer has finished, those in later.
+ * Then the ring goes on.
+ */
+static void
+stopped_case(int stage, const char *const *seen, const char *const *later)
+{
+	struct hub		*h;
+	struct hub_cursor	 cur;
+	struct hub_msg		 msg;
+	uint64_t		 lost, seq = 0;
+	pid_t			 stalled;
+
+	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
+		return;
+	hub_cursor_init(h, &cur);
+	if ((stalled = stall_at(h, stage)) == -1)
+		goto out;
+	for (; *seen != NULL; seen++)
+		read_msg(h, &cur, &msg, ++seq, *seen, strlen(*seen));
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	CHECK_UINT(hub_head(h), seq);
+	kill(stalled, SIGCONT);
+	wait_ok(stalled, "stopped writer");
+	for (; *later != NULL; later++)
+		read_msg(h, &cur, &msg, ++seq, *later, strlen(*later));
+	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
+	CHECK_UINT(hub_publish(h, 0, 0, "after", 5), seq + 1);
+	read_msg(h, &cur, &msg, seq + 1, "after", 5);
+out:
+	thub_close(h);
+}
+
+/*
  * Stopped after copying its record, before it is in the order: the
  * others' records come first, its own after them once it runs.
  */
 static void
 t_stopped_copied(void)
 {
-	struct hub		*h;
-	struct hub_cursor	 cur;
-	struct hub_msg		 msg;
-	uint64_t		 lost;
-	pid_t			 stalled;
+	static const char *const	seen[] = { "one", "two", NULL };
+	static const char *const	later[] = { "stalled", NULL };
 
-	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
-		return;
-	hub_cursor_init(h, &cur);
-	if ((stalled = stall_at(h, 1)) == -1)
-		goto out;
-	read_msg(h, &cur, &msg, 1, "one", 3);
-	read_msg(h, &cur, &msg, 2, "two", 3);
-	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
-	CHECK_UINT(hub_head(h), 2);
-	kill(stalled, SIGCONT);
-	if (wait_ok(stalled, "stopped writer"))
-		read_msg(h, &cur, &msg, 3, "stalled", 7);
-	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
-	CHECK_UINT(hub_publish(h, 0, 0, "after", 5), 4);
-	read_msg(h, &cur, &msg, 4, "after", 5);
-out:
-	thub_close(h);
+	stopped_case(1, seen, later);
 }
 
 /*
@@ -143,29 +159,11 @@ out:
 static void
 t_stopped_ordered(void)
 {
-	struct hub		*h;
-	struct hub_cursor	 cur;
-	struct hub_msg		 msg;
-	uint64_t		 lost;
-	pid_t			 stalled;
+	static const char *const	seen[] = { "stalled", "one", "two",
+					    NULL };
+	static const char *const	later[] = { NULL };
 
-	if ((h = thub_open(HUB_RING_MIN, 4, 8)) == NULL)
-		return;
-	hub_cursor_init(h, &cur);
-	if ((stalled = stall_at(h, 2)) == -1)
-		goto out;
-	read_msg(h, &cur, &msg, 1, "stalled", 7);
-	read_msg(h, &cur, &msg, 2, "one", 3);
-	read_msg(h, &cur, &msg, 3, "two", 3);
-	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
-	CHECK_UINT(hub_head(h), 3);
-	kill(stalled, SIGCONT);
-	wait_ok(stalled, "stopped writer");
-	CHECK_INT(hub_read(h, &cur, &msg, &lost), HUB_EMPTY);
-	CHECK_UINT(hub_publish(h, 0, 0, "after", 5), 4);
-	read_msg(h, &cur, &msg, 4, "after", 5);
-out:
-	thub_close(h);
+	stopped_case(2, seen, later);
 }
 
 /* What the stress case's children share. */
