@@ -716,9 +716,6 @@ bridge_run(int slot, struct hub *hub, int master_fd, const int *wake_fds,
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = bridge_sigterm;
 	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 
 	hub_worker_start(hub, slot, getpid());
 	hub_worker_reader(hub);

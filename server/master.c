@@ -149,6 +149,13 @@ master_spawn(struct hub *hub, int w)
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGCHLD, &sa, NULL);
 		sigaction(SIGALRM, &sa, NULL);
+		/*
+		 * Ctrl-C and a hangup reach the whole process group: the
+		 * master decides.  SIGTERM is each child's own (worker_run,
+		 * bridge_run).
+		 */
+		sa.sa_handler = SIG_IGN;
+		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
