@@ -126,13 +126,20 @@ stop_host() {
 	    "$BATS_TEST_TMPDIR/host$1.log"
 }
 
+# nats_all SIG: send SIG to the three NATS servers.
+nats_all() {
+	local i rc=0
+	for i in 1 2 3; do
+		kill "$1" "$(cat "$BATS_FILE_TMPDIR/n$i.pid")" || rc=1
+	done
+	return "$rc"
+}
+
 teardown() {
 	local n v port i
 	# A test that failed while the NATS servers were stopped leaves
 	# them running for the next.
-	for i in 1 2 3; do
-		kill -CONT "$(cat "$BATS_FILE_TMPDIR/n$i.pid")" 2>/dev/null || true
-	done
+	nats_all -CONT 2>/dev/null || true
 	for n in ${HOSTS:-}; do
 		v="PID_$n"
 		port="PORT_$n"
@@ -730,17 +737,13 @@ held() {
 	on 2 r
 	skip_to s "Client ($ADDR_r) connected"
 	# Every NATS server stops answering (their sockets stay open).
-	for i in 1 2 3; do
-		kill -STOP "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
-	done
+	nats_all -STOP
 	v=FD_s
 	in_background cat "$dir/sent" >&"${!v}"
 	# 600 lines (more than the 512 of the high mark) waiting for the
 	# bridge: the worker stops reading s.
 	DEADLINE=15 wait_for held 1
-	for i in 1 2 3; do
-		kill -CONT "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
-	done
+	nats_all -CONT
 	wait "$BG_PID"
 	# Every line once, in order, on the other host; every
 	# acknowledgment, in order, to the sender.
@@ -801,9 +804,7 @@ who_says() {
 	skip_to a "Client ($ADDR_b) is now known as bob"
 	skip_to c "Client ($ADDR_b) is now known as bob"
 	# Every NATS server stops answering (their sockets stay open).
-	for i in 1 2 3; do
-		kill -STOP "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
-	done
+	nats_all -STOP
 	# The name is found in the mirror; the answer waits for the stream.
 	say a "/msg BOB psst"
 	say c "/who"
@@ -816,9 +817,7 @@ who_says() {
 	expect c "who: bob ($ADDR_b)"
 	say c "/msg"
 	expect c "error: usage: /msg NAME TEXT"
-	for i in 1 2 3; do
-		kill -CONT "$(cat "$BATS_FILE_TMPDIR/n$i.pid")"
-	done
+	nats_all -CONT
 	DEADLINE=15 answer a
 	[ "$LINE" = "ok: sent to bob" ]
 	DEADLINE=15 expect b "alice whispers: psst"
